@@ -1,0 +1,67 @@
+"""Commands of the model side: ``train``, ``pipelines``, ``profile``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+DEFAULT_PIPELINES = "local:teacher,local:light,offload:png,offload:jpeg?quality=50,offload:webp?quality=50,offload:avif?quality=50"
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``train``, ``pipelines`` and ``profile`` to the app."""
+
+    @app.command()
+    def train(
+        what: str = typer.Argument(..., help="What to train: teacher | light."),
+        epochs: Optional[int] = typer.Option(None, help="Epochs (default: the bundled recipe's)."),
+        seed: int = typer.Option(0, help="Seed for initialisation, data order and augmentation."),
+        threads: int = typer.Option(0, help="torch threads (0 = torch's default: all cores)."),
+        out: Optional[Path] = typer.Option(None, help="Folder for NAME.pt + NAME.json (default: the bundled weights folder)."),
+        data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Folder of Fashion-MNIST's *-ubyte.gz (default: $SC2SIM_DATA or Debian's)."),
+        max_steps: Optional[int] = typer.Option(None, help="Stop after this many optimiser steps (smoke tests)."),
+    ) -> None:
+        """Train a bundled model from a seed and write its weights and model card.
+
+        Reproduces sc2sim/weights/NAME.pt and NAME.json. The teacher takes about 15 min and the
+        light model about 3 min on 2 CPU cores.
+        """
+        from sc2sim.train.cli_train import train_command
+
+        train_command(what, epochs=epochs, seed=seed, threads=threads, out=out, data_dir=data_dir, max_steps=max_steps)
+
+    @app.command()
+    def pipelines(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+        """List the pipeline families, their parameters and example registry names.
+
+        A registry name is FAMILY:VARIANT?key=value&key=value, e.g. offload:jpeg?quality=50.
+        """
+        from sc2sim.pipelines import describe_pipelines, print_pipelines
+
+        print_pipelines(describe_pipelines(), as_json)
+
+    @app.command()
+    def profile(
+        pipelines: str = typer.Option(DEFAULT_PIPELINES, help="Comma-separated registry names (see `sc2sim pipelines`)."),
+        samples: Optional[int] = typer.Option(None, help="Profile the first N test samples (default: the whole test set)."),
+        out: Path = typer.Option(Path("results/profile"), help="Folder for profile.parquet."),
+        dataset: str = typer.Option("fashion-mnist", help="fashion-mnist or imagefolder:/path."),
+        data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Folder of Fashion-MNIST's *-ubyte.gz."),
+        repeats: int = typer.Option(3, help="Timing repeats per sample and stage; the median is kept."),
+        threads: int = typer.Option(1, help="torch threads while timing (1 models a single mobile core)."),
+        no_cache: bool = typer.Option(False, "--no-cache", help="Ignore and overwrite cached profiles."),
+    ) -> None:
+        """Run pipelines on real test samples: bytes, correctness, stage times and FLOPs.
+
+        Writes OUT/profile.parquet (one row per pipeline x sample) and prints a summary.
+        Results are cached by pipeline, weights hash, data and settings, so a rerun is instant.
+        """
+        from sc2sim.profiling import ensure_profile, print_profile_summary, write_profile
+
+        names = [p.strip() for p in pipelines.split(",") if p.strip()]
+        table = ensure_profile(names, samples, dataset=dataset, data_dir=data_dir, repeats=repeats, threads=threads, use_cache=not no_cache)
+        path = write_profile(table, out / "profile.parquet")
+        print_profile_summary(table)
+        typer.echo(f"wrote {path}")

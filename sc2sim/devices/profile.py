@@ -1,0 +1,182 @@
+"""Device profiles: the YAML schema, where the files live, loading and listing.
+
+A device profile (``device_profiles/NAME.yaml``) describes one mobile device or edge server:
+
+``compute``
+    ``type`` (cpu | gpu), ``cores``, ``peak_gflops`` (FP32, whole device), ``efficiency`` (achieved
+    dense-GEMM FP32 throughput / peak), ``overhead_ms`` (fixed cost per stage call on a CPU, per batch
+    on a GPU: launches, synchronisation, copies), ``scalar_speed`` (single-thread scalar speed, e.g.
+    image codecs, relative to the reference core named in :data:`sc2sim.devices.compute.REFERENCE_CORE`).
+``power``
+    ``active_w`` while computing, ``idle_w`` when idle (watts).
+``radio`` (mobile devices)
+    per technology (wifi, lte, 3g) the Huang et al. model ``P = alpha_up*up_Mbps + alpha_down*down_Mbps
+    + beta`` (mW) and the tail after the last transfer (``tail_s`` seconds at ``tail_mw``).
+
+Every numeric field of a block must name its source in that block's ``sources:`` mapping.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sc2sim.errors import ConfigError
+
+PosF = Annotated[float, Field(gt=0)]
+NonNegF = Annotated[float, Field(ge=0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class _Sourced(_Strict):
+    """A block whose numbers must each cite a source in ``sources`` (field name -> citation)."""
+
+    sources: dict[str, str]
+
+    @model_validator(mode="after")
+    def _every_number_sourced(self) -> "_Sourced":
+        for name in type(self).model_fields:
+            v = getattr(self, name)
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and name not in self.sources:
+                raise ValueError(f"{name} has no entry in sources: every number must cite where it comes from")
+            if isinstance(v, BaseModel) and name not in self.sources:
+                raise ValueError(f"{name} has no entry in sources: every number must cite where it comes from")
+        return self
+
+
+class ComputeSpec(_Sourced):
+    """Compute capability: see the module docstring for each field's meaning and unit."""
+
+    type: Literal["cpu", "gpu"]
+    cores: Annotated[int, Field(gt=0)]
+    peak_gflops: PosF
+    efficiency: Annotated[float, Field(gt=0, le=1)]
+    overhead_ms: NonNegF
+    scalar_speed: PosF
+
+    @property
+    def achieved_gflops_per_core(self) -> float:
+        """Achieved dense FP32 GFLOPS of one core (CPU) or of the whole device (GPU)."""
+        return self.peak_gflops * self.efficiency / (self.cores if self.type == "cpu" else 1)
+
+
+class PowerSpec(_Sourced):
+    """Board/device power in watts: ``active_w`` while computing, ``idle_w`` otherwise."""
+
+    active_w: PosF
+    idle_w: NonNegF
+
+
+class RadioTech(_Strict):
+    """Huang et al. power model of one radio technology (mW, mW per Mbit/s, seconds)."""
+
+    alpha_up_mw_per_mbps: NonNegF
+    alpha_down_mw_per_mbps: NonNegF
+    beta_mw: NonNegF
+    tail_s: NonNegF
+    tail_mw: NonNegF
+
+
+class RadioSpec(_Sourced):
+    """Radio power models by technology; ``sources`` is keyed by technology."""
+
+    wifi: RadioTech | None = None
+    lte: RadioTech | None = None
+    three_g: RadioTech | None = Field(None, alias="3g")
+
+
+class DeviceProfile(_Strict):
+    """One device profile file."""
+
+    name: str
+    roles: Annotated[list[Literal["mobile", "edge"]], Field(min_length=1)]
+    description: str
+    compute: ComputeSpec
+    power: PowerSpec
+    radio: RadioSpec | None = None
+    calibration: dict[str, Any] | None = None
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _mobile_has_radio(self) -> "DeviceProfile":
+        if "mobile" in self.roles and self.radio is None:
+            raise ValueError("a mobile device needs a radio block (wifi/lte/3g power models)")
+        return self
+
+    def radio_model(self, tech: str) -> RadioTech:
+        """The radio model for ``tech`` (wifi | lte | 3g); ConfigError if the profile lacks it."""
+        attr = "three_g" if tech == "3g" else tech
+        model = getattr(self.radio, attr, None) if self.radio else None
+        if model is None:
+            raise ConfigError(f"device profile {self.name}: radio.{tech}: missing — this scenario's network.radio needs it")
+        return model
+
+
+def device_dirs() -> list[Path]:
+    """Folders searched for profiles, first match wins: ``$SC2SIM_DEVICE_PROFILES`` (os.pathsep-separated),
+    ``./device_profiles``, then the repository's ``device_profiles``."""
+    dirs = [Path(p) for p in os.environ.get("SC2SIM_DEVICE_PROFILES", "").split(os.pathsep) if p]
+    dirs.append(Path.cwd() / "device_profiles")
+    dirs.append(Path(__file__).resolve().parents[2] / "device_profiles")
+    seen, out = set(), []
+    for d in dirs:
+        r = d.resolve()
+        if r not in seen and r.is_dir():
+            seen.add(r)
+            out.append(r)
+    return out
+
+
+def device_files() -> dict[str, Path]:
+    """Profile name -> file, over :func:`device_dirs` (first folder wins)."""
+    files: dict[str, Path] = {}
+    for d in device_dirs():
+        for f in sorted(d.glob("*.yaml")):
+            files.setdefault(f.stem, f)
+    return files
+
+
+@lru_cache(maxsize=64)
+def _load_cached(path: str, mtime: float) -> DeviceProfile:
+    from sc2sim.scenario import format_validation_error, load_yaml
+
+    raw = load_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: (top level): not a mapping — a device profile (name, roles, compute, power, ...)")
+    try:
+        prof = DeviceProfile.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(path, err, raw, DeviceProfile)) from None
+    if prof.name != Path(path).stem:
+        raise ConfigError(f"{path}: name: {prof.name!r} — must equal the file name ({Path(path).stem!r})")
+    return prof
+
+
+def load_device_file(path: str | Path) -> DeviceProfile:
+    """Load and validate one profile file."""
+    p = Path(path)
+    try:
+        mtime = p.stat().st_mtime
+    except OSError as err:
+        raise ConfigError(f"{p}: cannot read ({err.strerror or err})") from None
+    return _load_cached(str(p), mtime)
+
+
+def load_device(name: str) -> DeviceProfile:
+    """Load the profile called ``name`` from :func:`device_dirs`."""
+    files = device_files()
+    if name not in files:
+        raise ConfigError(f"device {name!r}: no such profile — available: {', '.join(sorted(files)) or '(none)'}")
+    return load_device_file(files[name])
+
+
+def available_devices() -> dict[str, list[str]]:
+    """Profile name -> roles, for every profile found."""
+    return {name: load_device_file(p).roles for name, p in device_files().items()}

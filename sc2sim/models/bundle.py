@@ -1,0 +1,87 @@
+"""Bundled weights and model cards: saving, hashing and loading them safely.
+
+A bundled model is two files in ``sc2sim/weights/``: ``NAME.pt`` (a state_dict, loaded with
+``torch.load(..., weights_only=True)``) and ``NAME.json`` (the model card: architecture and
+hyper-parameters to rebuild it, training settings, data, test accuracy, FLOPs, params and the
+sha256 of the weights file). ``sc2sim train`` writes both; everything else only reads them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from sc2sim.errors import Sc2SimError
+from sc2sim.models.base import Sc2Model, build_model
+
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+
+
+def weights_dir() -> Path:
+    """Where bundled weights live; ``SC2SIM_WEIGHTS`` overrides (tests use a temporary folder)."""
+    return Path(os.environ.get("SC2SIM_WEIGHTS", WEIGHTS_DIR))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def save_bundle(name: str, model: Sc2Model, card: dict[str, Any], folder: Path | None = None) -> Path:
+    """Save ``model``'s state_dict as ``NAME.pt`` and its card (with the weights' sha256) as ``NAME.json``."""
+    folder = Path(folder or weights_dir())
+    import io
+
+    buf = io.BytesIO()
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buf)
+    pt = folder / f"{name}.pt"
+    atomic_write_bytes(pt, buf.getvalue())
+    card = {"name": name, "arch": model.arch_name, "hparams": model.hparams, **card, "weights_sha256": file_sha256(pt)}
+    atomic_write_bytes(folder / f"{name}.json", (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
+    return pt
+
+
+def read_card(name: str, folder: Path | None = None) -> dict[str, Any]:
+    """The model card of a bundled model; a clear error naming ``sc2sim train`` when it is missing."""
+    path = Path(folder or weights_dir()) / f"{name}.json"
+    if not path.is_file():
+        raise Sc2SimError(f"model {name!r} has no bundled weights ({path} missing); create them with `sc2sim train {name.split('-')[0]}`")
+    return json.loads(path.read_text())
+
+
+@lru_cache(maxsize=64)
+def _load_cached(name: str, folder: str) -> Sc2Model:
+    card = read_card(name, Path(folder))
+    pt = Path(folder) / f"{name}.pt"
+    digest = file_sha256(pt)
+    if digest != card["weights_sha256"]:
+        raise Sc2SimError(f"{pt}: sha256 {digest[:12]} does not match its model card ({card['weights_sha256'][:12]}); retrain with `sc2sim train`")
+    model = build_model(card["arch"], **card["hparams"])
+    model.load_state_dict(torch.load(pt, map_location="cpu", weights_only=True))
+    model.eval()
+    return model
+
+
+def load_bundled(name: str, folder: Path | None = None) -> Sc2Model:
+    """Load a bundled model (eval mode, CPU) after checking its weights against the card's sha256."""
+    return _load_cached(name, str(Path(folder or weights_dir())))

@@ -1,0 +1,13 @@
+"""Pipelines: a mobile stage -> payload bytes -> an edge stage, registered by name.
+
+Families: ``local:*`` (whole model on the device), ``offload:*`` (input compression, model on the
+edge), ``split:*`` (head on the device, compressed features on the wire, tail on the edge).
+"""
+
+from sc2sim.pipelines import local, offload  # noqa: F401  (register families)
+from sc2sim.pipelines.base import PIPELINES, Param, Pipeline, build_pipeline, register_pipeline
+from sc2sim.pipelines.listing import describe_pipelines, print_pipelines
+from sc2sim.pipelines.naming import canonical_name, parse_name
+
+__all__ = ["PIPELINES", "Param", "Pipeline", "build_pipeline", "register_pipeline", "canonical_name",
+           "parse_name", "describe_pipelines", "print_pipelines"]

@@ -1,0 +1,122 @@
+"""The one small interface every strategy shares, and the pipeline registry.
+
+A :class:`Pipeline` is what runs on the mobile device, what crosses the link, and what runs on the
+edge server::
+
+    image (uint8 HxW) --mobile_compute--> x --encode--> payload bytes   (on the device)
+    payload bytes --decode--> z --edge_compute--> predicted class       (on the edge)
+
+``payload`` is exactly what would go on the wire (headers included) and ``decode`` consumes exactly
+those bytes. A local-only pipeline computes its prediction on the device and its payload is just
+the 1-byte result. Families register with :func:`register_pipeline` and are built by registry name
+with :func:`build_pipeline`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+
+from sc2sim.errors import ConfigError
+from sc2sim.pipelines.naming import format_name, parse_name
+
+
+@dataclass(frozen=True)
+class Param:
+    """A pipeline parameter: its type, default and what values are allowed (for errors and ``--help``)."""
+
+    kind: type
+    default: Any
+    allowed: str
+    check: Callable[[Any], bool] = lambda v: True
+
+    def parse(self, pipeline: str, key: str, raw: str) -> Any:
+        """Convert ``raw`` to ``kind`` and check it; ConfigError naming the pipeline and key if bad."""
+        try:
+            value = self.kind(raw)
+        except ValueError:
+            raise ConfigError(f"pipeline {pipeline!r}: {key}={raw!r} — allowed: {self.allowed}") from None
+        if not self.check(value):
+            raise ConfigError(f"pipeline {pipeline!r}: {key}={raw!r} — allowed: {self.allowed}")
+        return value
+
+
+class Pipeline(ABC):
+    """Base class of every strategy. Subclasses set :attr:`strategy`, :attr:`PARAMS` and the four stages."""
+
+    strategy: ClassVar[str] = "?"
+    PARAMS: ClassVar[dict[str, Param]] = {}
+    HEADER: ClassVar[str] = ""  # what the payload's header holds (documented per family)
+    DOC: ClassVar[str] = ""
+
+    def __init__(self, name: str, variant: str, params: dict[str, Any]) -> None:
+        self.name = name
+        self.variant = variant
+        self.params = params
+
+    # --- mobile side -------------------------------------------------------------------------
+    def mobile_compute(self, image: np.ndarray) -> Any:
+        """Device computation before encoding (a model head, or nothing for input compression)."""
+        return image
+
+    @abstractmethod
+    def encode(self, x: Any) -> bytes:
+        """Turn the device's output into the payload bytes that go on the wire."""
+
+    # --- edge side ---------------------------------------------------------------------------
+    @abstractmethod
+    def decode(self, payload: bytes) -> Any:
+        """Parse exactly the payload bytes back (entropy decoding, image decoding)."""
+
+    def edge_compute(self, z: Any) -> int:
+        """Edge computation after decoding; returns the predicted class index."""
+        return int(z)
+
+    # --- conveniences ------------------------------------------------------------------------
+    def mobile(self, image: np.ndarray) -> bytes:
+        """Everything the device does for one image."""
+        return self.encode(self.mobile_compute(image))
+
+    def edge(self, payload: bytes) -> int:
+        """Everything the edge server does for one payload."""
+        return self.edge_compute(self.decode(payload))
+
+    def fingerprint(self) -> str:
+        """Identifies the exact behaviour (name plus weights hashes) for profile caching."""
+        return self.name
+
+    def models(self) -> dict[str, list[Any]]:
+        """torch modules used on each side: ``{"mobile": [...], "edge": [...]}`` (for params)."""
+        return {"mobile": [], "edge": []}
+
+
+PIPELINES: dict[str, type[Pipeline]] = {}
+
+
+def register_pipeline(family: str, variant: str) -> Callable[[type[Pipeline]], type[Pipeline]]:
+    """Class decorator: make ``family:variant`` buildable by :func:`build_pipeline`."""
+
+    def deco(cls: type[Pipeline]) -> type[Pipeline]:
+        PIPELINES[f"{family}:{variant}"] = cls
+        return cls
+
+    return deco
+
+
+def build_pipeline(name: str) -> Pipeline:
+    """Build a pipeline from its registry name, checking every parameter."""
+    family, variant, raw = parse_name(name)
+    key = f"{family}:{variant}"
+    if key not in PIPELINES:
+        raise ConfigError(f"pipeline {name!r}: unknown; known: {', '.join(sorted(PIPELINES))} (see `sc2sim pipelines`)")
+    cls = PIPELINES[key]
+    unknown = set(raw) - set(cls.PARAMS)
+    if unknown:
+        allowed = ", ".join(sorted(cls.PARAMS)) or "none"
+        raise ConfigError(f"pipeline {name!r}: unknown parameter {sorted(unknown)[0]!r} — allowed: {allowed}")
+    params = {k: p.default for k, p in cls.PARAMS.items()}
+    params.update({k: cls.PARAMS[k].parse(name, k, v) for k, v in raw.items()})
+    return cls(format_name(family, variant, raw), variant, params)

@@ -1,0 +1,103 @@
+"""Full offload with input compression: the device encodes the image, the edge decodes and classifies.
+
+The payload is the whole image file as Pillow writes it (container and headers included); the edge
+decodes it with Pillow and runs bundled model ``model`` (default: the teacher) on the decoded image.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from sc2sim.models import load_bundled
+from sc2sim.pipelines.base import Param, Pipeline, register_pipeline
+from sc2sim.pipelines.image_codecs import decode_image, encode_image
+from sc2sim.pipelines.torch_util import argmax1, image_tensor, weights_tag
+
+_MODEL = Param(str, "teacher", "a bundled classifier: teacher or light", lambda v: v in ("teacher", "light"))
+_QUALITY = Param(int, 50, "an integer 1-100", lambda v: 1 <= v <= 100)
+_FLAG = Param(int, 0, "0 or 1", lambda v: v in (0, 1))
+
+
+class ImageOffload(Pipeline):
+    """Encode the input image with an image codec on the device; decode and classify on the edge."""
+
+    strategy = "offload"
+    HEADER = "the image file's own container and headers (sent in full, as a plain deployment does)"
+    FORMAT = "?"
+
+    def __init__(self, name: str, variant: str, params: dict[str, Any]) -> None:
+        super().__init__(name, variant, params)
+        self.model = load_bundled(params["model"])
+
+    def codec_options(self) -> dict[str, Any]:
+        """Keyword arguments for Pillow's ``save`` (quality and the like)."""
+        return {}
+
+    def encode(self, x: np.ndarray) -> bytes:
+        return encode_image(x, self.FORMAT, **self.codec_options())
+
+    def decode(self, payload: bytes) -> np.ndarray:
+        return decode_image(payload)
+
+    def edge_compute(self, z: np.ndarray) -> int:
+        with torch.inference_mode():
+            return argmax1(self.model(image_tensor(z)))
+
+    def fingerprint(self) -> str:
+        import PIL
+
+        return f"{self.name}|{weights_tag(self.params['model'])}|pillow-{PIL.__version__}"
+
+    def models(self) -> dict[str, list[Any]]:
+        return {"mobile": [], "edge": [self.model]}
+
+
+@register_pipeline("offload", "png")
+class PngOffload(ImageOffload):
+    """Lossless PNG (zlib level 9): the accuracy of the raw image at the largest input payload."""
+
+    FORMAT = "png"
+    PARAMS = {"model": _MODEL}
+    DOC = __doc__
+
+    def codec_options(self) -> dict[str, Any]:
+        return {"optimize": True}
+
+
+@register_pipeline("offload", "jpeg")
+class JpegOffload(ImageOffload):
+    """Baseline JPEG at ``quality``; ``optimize=1`` computes optimal Huffman tables (smaller files)."""
+
+    FORMAT = "jpeg"
+    PARAMS = {"quality": _QUALITY, "optimize": _FLAG, "model": _MODEL}
+    DOC = __doc__
+
+    def codec_options(self) -> dict[str, Any]:
+        return {"quality": self.params["quality"], "optimize": bool(self.params["optimize"])}
+
+
+@register_pipeline("offload", "webp")
+class WebpOffload(ImageOffload):
+    """Lossy WebP (VP8) at ``quality``; ``lossless=1`` for VP8L."""
+
+    FORMAT = "webp"
+    PARAMS = {"quality": _QUALITY, "lossless": _FLAG, "model": _MODEL}
+    DOC = __doc__
+
+    def codec_options(self) -> dict[str, Any]:
+        return {"quality": self.params["quality"], "lossless": bool(self.params["lossless"]), "method": 6}
+
+
+@register_pipeline("offload", "avif")
+class AvifOffload(ImageOffload):
+    """AVIF (AV1 intra) at ``quality``, encoded with Pillow's built-in libavif."""
+
+    FORMAT = "avif"
+    PARAMS = {"quality": _QUALITY, "model": _MODEL}
+    DOC = __doc__
+
+    def codec_options(self) -> dict[str, Any]:
+        return {"quality": self.params["quality"]}

@@ -1,0 +1,23 @@
+"""Small torch helpers shared by pipelines: image to tensor, prediction, model fingerprints."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from sc2sim.models import read_card
+
+
+def image_tensor(image: np.ndarray) -> torch.Tensor:
+    """uint8 ``(H, W)`` image -> float ``(1, 1, H, W)`` in [0, 1] (what every Sc2Model takes)."""
+    return torch.from_numpy(np.array(image, dtype=np.float32)).div_(255.0)[None, None]
+
+
+def argmax1(logits: torch.Tensor) -> int:
+    """Predicted class of a ``(1, classes)`` logit tensor."""
+    return int(logits.argmax(1).item())
+
+
+def weights_tag(name: str) -> str:
+    """``NAME@sha12``: a bundled model's name with its weights hash (for cache keys)."""
+    return f"{name}@{read_card(name)['weights_sha256'][:12]}"

@@ -1,0 +1,89 @@
+"""``ensure_profile``: the profile table for some pipelines and samples, measuring only what is not cached."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import torch
+from rich.console import Console
+from rich.table import Table
+
+from sc2sim.ui import console as ui_console
+
+from sc2sim.data import load_dataset
+from sc2sim.pipelines import build_pipeline
+from sc2sim.profiling.measure import measure_pipeline
+from sc2sim.profiling.table import base_meta, cache_dir, cache_key, read_profile, write_parquet
+from sc2sim.train.common import progress_bar
+
+
+def ensure_profile(pipelines: list[str], samples: int | None, dataset: str = "fashion-mnist", data_dir: str | None = None,
+                   repeats: int = 3, threads: int = 1, progress: bool = True, use_cache: bool = True) -> pd.DataFrame:
+    """Profile table (one row per pipeline x sample) for the first ``samples`` test samples.
+
+    Pipelines already profiled on at least that many samples with the same weights, data, repeats,
+    threads and host come from the cache; the rest are measured now and cached. The returned frame's
+    ``attrs["sc2sim"]`` holds the measurement metadata (threads, repeats, host, dataset...).
+    """
+    pipes = [build_pipeline(n) for n in dict.fromkeys(pipelines)]  # validates every name before any work
+    data = load_dataset(dataset, "test", data_dir).head(samples)
+    full_fp = load_dataset(dataset, "test", data_dir).fingerprint()
+    n = len(data)
+    frames, todo = [], []
+    for pipe in pipes:
+        path = cache_dir() / f"{cache_key(pipe.fingerprint(), full_fp, repeats, threads)}.parquet"
+        cached = read_profile(path) if use_cache and path.is_file() else None
+        if cached is not None and len(cached) >= n:
+            frames.append(cached.iloc[:n])
+        else:
+            todo.append((pipe, path))
+    if todo:
+        old = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            with progress_bar("profile", n * len(todo), progress) as bar:
+                for pipe, path in todo:
+                    bar.update(0, info=pipe.name)
+                    df = measure_pipeline(pipe, data, repeats, on_sample=lambda: bar.update(0, advance=1))
+                    write_parquet(df, path, base_meta(dataset, repeats, threads))
+                    frames.append(df)
+        finally:
+            torch.set_num_threads(old)
+    order = {p.name: i for i, p in enumerate(pipes)}
+    table = pd.concat(frames, ignore_index=True)
+    table = table.sort_values(["pipeline", "sample"], key=lambda c: c.map(order) if c.name == "pipeline" else c, kind="stable")
+    table = table.reset_index(drop=True)
+    table.attrs["sc2sim"] = base_meta(dataset, repeats, threads) | {"samples": n, "data_fingerprint": data.fingerprint()}
+    return table
+
+
+def summarize_profile(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per pipeline: accuracy, mean/p95 bytes, mean stage times (ms), FLOPs."""
+    g = table.groupby("pipeline", sort=False)
+    return pd.DataFrame({
+        "samples": g.size(),
+        "accuracy": g["correct"].mean(),
+        "mean_bytes": g["payload_bytes"].mean(),
+        "p95_bytes": g["payload_bytes"].quantile(0.95),
+        "mobile_ms": g["mobile_ms"].mean(),
+        "edge_ms": g["edge_ms"].mean(),
+        "mobile_encode_ms": g["mobile_encode_ms"].mean(),
+        "edge_decode_ms": g["edge_decode_ms"].mean(),
+        "mobile_mflops": g["mobile_flops"].first() / 1e6,
+        "edge_mflops": g["edge_flops"].first() / 1e6,
+    })
+
+
+def print_profile_summary(table: pd.DataFrame, console: Console | None = None) -> None:
+    """Print the per-pipeline summary as a rich table (with how times were measured)."""
+    summary = summarize_profile(table)
+    meta: dict[str, Any] = table.attrs.get("sc2sim", {})
+    t = Table(title=f"profile: {meta.get('dataset', '?')}, {int(summary['samples'].max())} samples, "
+                    f"host {meta.get('host', '?')}, {meta.get('threads', '?')} thread(s), median of {meta.get('repeats', '?')}")
+    for col in ("pipeline", "accuracy %", "mean B", "p95 B", "mobile ms", "edge ms", "mobile MFLOPs", "edge MFLOPs"):
+        t.add_column(col, justify="left" if col == "pipeline" else "right")
+    for name, r in summary.iterrows():
+        t.add_row(str(name), f"{r.accuracy * 100:.2f}", f"{r.mean_bytes:.1f}", f"{r.p95_bytes:.0f}", f"{r.mobile_ms:.3f}",
+                  f"{r.edge_ms:.3f}", f"{r.mobile_mflops:.2f}", f"{r.edge_mflops:.2f}")
+    (console or ui_console()).print(t)

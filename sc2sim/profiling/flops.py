@@ -1,0 +1,26 @@
+"""FLOP counting with torch's own ``FlopCounterMode`` (multiply-add = 2 FLOPs)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+
+def count_flops(fn: Callable[[], object]) -> int:
+    """FLOPs that torch's counter sees while ``fn()`` runs (under ``no_grad``); 0 for non-torch code."""
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        fn()
+    return int(counter.get_total_flops())
+
+
+def model_flops(model: torch.nn.Module, shape: tuple[int, ...] = (1, 1, 28, 28)) -> int:
+    """FLOPs of one forward pass of ``model`` on a zero input of ``shape`` (batch size 1 by default)."""
+    x = torch.zeros(shape)
+    was_training = model.training
+    model.eval()
+    try:
+        return count_flops(lambda: model(x))
+    finally:
+        model.train(was_training)

@@ -1,0 +1,401 @@
+"""Scenario YAML: the pydantic schema, loading with one-line errors, and sweep expansion.
+
+A scenario says what to simulate (DESIGN section 4). Any field marked *sweepable* takes either one
+value or a list; lists make a sweep over the cross product of all lists, expanded by
+:func:`expand` into concrete :class:`Point` objects with short labels such as ``bw=10Mbps``.
+
+Units: bandwidths in Mbit/s (10^6 bit/s), delays and jitter in ms, loss as a probability per packet,
+arrival rates in requests/s per device, deadlines in ms from the request's arrival.
+
+Every error names the file, the field path, the bad value and what is allowed, e.g.
+``s.yaml: network.uplink.bandwidth_mbps: -3 — must be greater than 0``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+
+from sc2sim.errors import ConfigError
+
+# ---------------------------------------------------------------------------------------- helpers
+
+
+def _listify(v: Any) -> Any:
+    return v if isinstance(v, list) else [v]
+
+
+PosF = Annotated[float, Field(gt=0)]
+NonNegF = Annotated[float, Field(ge=0)]
+SweepPos = Annotated[list[PosF], BeforeValidator(_listify), Field(min_length=1)]
+SweepNonNeg = Annotated[list[NonNegF], BeforeValidator(_listify), Field(min_length=1)]
+SweepLoss = Annotated[list[Annotated[float, Field(ge=0, lt=1)]], BeforeValidator(_listify), Field(min_length=1)]
+SweepPosInt = Annotated[list[Annotated[int, Field(gt=0)]], BeforeValidator(_listify), Field(min_length=1)]
+SweepName = Annotated[list[Annotated[str, Field(min_length=1)]], BeforeValidator(_listify), Field(min_length=1)]
+
+PIPELINE_RE = re.compile(r"^(local|offload|split):[A-Za-z0-9_\-]+(\?[A-Za-z0-9_.\-]+=[^&=\s]+(&[A-Za-z0-9_.\-]+=[^&=\s]+)*)?$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+# ---------------------------------------------------------------------------------------- schema
+
+
+class LinkSpec(_Strict):
+    """One direction of the network: constant rate (``bandwidth_mbps``) or a Mahimahi ``trace``.
+
+    ``one_way_delay_ms`` is the propagation delay, ``jitter_ms`` the standard deviation of a normal
+    per-request addition to it (clipped at 0 total), ``loss`` the probability that a packet is lost.
+    A trace path is relative to the scenario file; ``scale`` multiplies the bytes per opportunity.
+    """
+
+    bandwidth_mbps: SweepPos | None = None
+    one_way_delay_ms: SweepNonNeg = [0.0]
+    jitter_ms: SweepNonNeg = [0.0]
+    loss: SweepLoss = [0.0]
+    trace: str | None = None
+    scale: SweepPos = [1.0]
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "LinkSpec":
+        if (self.bandwidth_mbps is None) == (self.trace is None):
+            raise ValueError("give exactly one of bandwidth_mbps (constant link) or trace (Mahimahi file)")
+        return self
+
+
+class TransportSpec(_Strict):
+    """Transport model (see :mod:`sc2sim.network.transport`): ``tcp`` or ``raw``."""
+
+    kind: Literal["tcp", "raw"] = "tcp"
+    persistent: bool = False
+    mss: Annotated[int, Field(gt=0)] = 1448
+    header_bytes: Annotated[int, Field(ge=0)] = 52
+    init_cwnd: Annotated[int, Field(gt=0)] = 10
+    rto_ms: PosF = 200.0
+
+
+class NetworkSpec(_Strict):
+    """Uplink (device to edge), downlink (results), transport, and how the uplink is shared.
+
+    ``sharing: shared`` is one cell whose capacity is fair-shared among the devices that are sending
+    (processor sharing; each device's own transfers go one after another); ``per_device`` gives each
+    device its own copy of the link. If ``downlink`` is omitted it is 50 Mbit/s with the uplink's
+    one-way delay. ``radio`` picks the device's radio power model (wifi, lte, 3g).
+    """
+
+    uplink: LinkSpec
+    downlink: LinkSpec | None = None
+    transport: Annotated[TransportSpec, BeforeValidator(lambda v: {"kind": v} if isinstance(v, str) else v)] = TransportSpec()
+    sharing: Literal["shared", "per_device"] = "shared"
+    radio: Literal["wifi", "lte", "3g"] = "wifi"
+    result_bytes: Annotated[int, Field(gt=0)] = 1
+
+    @field_validator("downlink")
+    @classmethod
+    def _downlink_plain(cls, v: LinkSpec | None) -> LinkSpec | None:
+        if v is None:
+            return v
+        if v.trace is not None:
+            raise ValueError("a trace is only supported on the uplink; give bandwidth_mbps here")
+        for name in ("bandwidth_mbps", "one_way_delay_ms", "jitter_ms", "loss"):
+            if len(getattr(v, name) or [0]) > 1:
+                raise ValueError(f"{name}: the downlink is not swept; give one value")
+        return v
+
+
+class ArrivalSpec(_Strict):
+    """Request arrivals per device: ``periodic`` or ``poisson`` at ``rate_hz`` requests/s.
+
+    ``phase: random`` starts each device's periodic clock at a random offset within one period
+    (seeded); ``zero`` starts them all at t=0. Poisson arrivals start at t=0.
+    """
+
+    kind: Literal["periodic", "poisson"] = "periodic"
+    rate_hz: SweepPos = [10.0]
+    phase: Literal["random", "zero"] = "random"
+
+
+class WorkloadSpec(_Strict):
+    """``devices`` mobile devices; ``requests`` in total per sweep point and pipeline (split evenly)."""
+
+    devices: SweepPosInt = [1]
+    arrival: ArrivalSpec = ArrivalSpec()
+    requests: Annotated[int, Field(gt=0)] = 1000
+    deadline_ms: SweepPos | None = None
+
+
+class BatchingSpec(_Strict):
+    """Dynamic batching: a batch starts when ``max_batch`` requests wait or the oldest waited ``max_wait_ms``."""
+
+    max_batch: Annotated[int, Field(gt=0)] = 1
+    max_wait_ms: NonNegF = 0.0
+
+
+class EdgeServerSpec(_Strict):
+    """The edge server: ``gpus`` identical accelerators (or CPU workers) fed from one queue."""
+
+    gpus: SweepPosInt = [1]
+    batching: BatchingSpec = BatchingSpec()
+    sharing: Literal["shared", "per_device"] = "shared"
+
+
+class Scenario(_Strict):
+    """A whole scenario file (DESIGN section 4)."""
+
+    name: Annotated[str, Field(min_length=1)]
+    seed: int = 0
+    dataset: str = "fashion-mnist"
+    samples: Annotated[int, Field(gt=0)] | None = None
+    pipelines: Annotated[list[str], Field(min_length=1)]
+    mobile: SweepName = ["rpi4"]
+    edge: SweepName = ["t4"]
+    network: NetworkSpec
+    workload: WorkloadSpec = WorkloadSpec()
+    edge_server: EdgeServerSpec = EdgeServerSpec()
+    policy: Literal["static", "adaptive"] = "static"
+    _source: str = PrivateAttr("<scenario>")
+    _source_dir: str = PrivateAttr(".")
+
+    @field_validator("dataset")
+    @classmethod
+    def _dataset(cls, v: str) -> str:
+        if v != "fashion-mnist" and not (v.startswith("imagefolder:") and len(v) > len("imagefolder:")):
+            raise ValueError("must be fashion-mnist or imagefolder:/path/to/folder")
+        return v
+
+    @field_validator("pipelines")
+    @classmethod
+    def _pipelines(cls, v: list[str]) -> list[str]:
+        for i, name in enumerate(v):
+            if not isinstance(name, str) or not PIPELINE_RE.match(name):
+                raise ValueError(f"[{i}] {name!r}: must be a registry name STRATEGY:NAME[?key=value&...] "
+                                 "with STRATEGY local, offload or split")
+        if len(set(v)) != len(v):
+            raise ValueError("a pipeline is listed twice")
+        return v
+
+
+# ---------------------------------------------------------------------------------------- points
+
+
+@dataclass(frozen=True)
+class LinkPoint:
+    """One concrete link direction: rate (Mbit/s) or trace path, delay and jitter (ms), loss, scale."""
+
+    bandwidth_mbps: float | None
+    one_way_delay_ms: float
+    jitter_ms: float = 0.0
+    loss: float = 0.0
+    trace: Path | None = None
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class Point:
+    """One concrete sweep point: every sweepable field holds a single value.
+
+    ``params`` maps the swept fields (only those with more than one value) to this point's value;
+    ``label`` is their short text form (``single`` when nothing is swept).
+    """
+
+    index: int
+    label: str
+    params: dict[str, Any]
+    mobile: str
+    edge: str
+    uplink: LinkPoint
+    downlink: LinkPoint
+    transport: TransportSpec
+    up_sharing: str
+    radio: str
+    result_bytes: int
+    devices: int
+    arrival: str
+    rate_hz: float
+    phase: str
+    requests: int
+    deadline_ms: float | None
+    gpus: int
+    max_batch: int
+    max_wait_ms: float
+    edge_sharing: str
+    seed: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_DIMS = [  # (param name, label format, getter on Scenario)
+    ("mobile", "mobile={}", lambda s: s.mobile),
+    ("edge", "edge={}", lambda s: s.edge),
+    ("bandwidth_mbps", "bw={:g}Mbps", lambda s: s.network.uplink.bandwidth_mbps or [None]),
+    ("one_way_delay_ms", "delay={:g}ms", lambda s: s.network.uplink.one_way_delay_ms),
+    ("jitter_ms", "jitter={:g}ms", lambda s: s.network.uplink.jitter_ms),
+    ("loss", "loss={:g}", lambda s: s.network.uplink.loss),
+    ("scale", "scale={:g}", lambda s: s.network.uplink.scale),
+    ("devices", "dev={}", lambda s: s.workload.devices),
+    ("rate_hz", "rate={:g}Hz", lambda s: s.workload.arrival.rate_hz),
+    ("gpus", "gpus={}", lambda s: s.edge_server.gpus),
+    ("deadline_ms", "deadline={:g}ms", lambda s: s.workload.deadline_ms or [None]),
+]
+
+
+def expand(sc: Scenario) -> list[Point]:
+    """All sweep points of a scenario (cross product of every list), in a stable order."""
+    values = [getter(sc) for _, _, getter in _DIMS]
+    swept = [i for i, v in enumerate(values) if len(v) > 1]
+    base = Path(sc._source_dir)
+    up, down = sc.network.uplink, sc.network.downlink
+    points = []
+    for idx, combo in enumerate(itertools.product(*values)):
+        v = {name: combo[i] for i, (name, _, _) in enumerate(_DIMS)}
+        params = {_DIMS[i][0]: combo[i] for i in swept}
+        label = ",".join(_DIMS[i][1].format(combo[i]) for i in swept) or "single"
+        trace = (base / up.trace) if up.trace else None
+        uplink = LinkPoint(v["bandwidth_mbps"], v["one_way_delay_ms"], v["jitter_ms"], v["loss"], trace, v["scale"])
+        if down is None:
+            downlink = LinkPoint(50.0, v["one_way_delay_ms"])
+        else:
+            downlink = LinkPoint(down.bandwidth_mbps[0], down.one_way_delay_ms[0], down.jitter_ms[0], down.loss[0])
+        points.append(Point(
+            index=idx, label=label, params=params, mobile=v["mobile"], edge=v["edge"], uplink=uplink,
+            downlink=downlink, transport=sc.network.transport, up_sharing=sc.network.sharing,
+            radio=sc.network.radio, result_bytes=sc.network.result_bytes, devices=v["devices"],
+            arrival=sc.workload.arrival.kind, rate_hz=v["rate_hz"], phase=sc.workload.arrival.phase,
+            requests=sc.workload.requests, deadline_ms=v["deadline_ms"], gpus=v["gpus"],
+            max_batch=sc.edge_server.batching.max_batch, max_wait_ms=sc.edge_server.batching.max_wait_ms,
+            edge_sharing=sc.edge_server.sharing, seed=sc.seed,
+        ))
+    return points
+
+
+# ---------------------------------------------------------------------------------------- loading
+
+
+def show_value(v: Any) -> str:
+    """A short one-line rendering of a (bad) value for an error message."""
+    s = repr(v) if isinstance(v, str) else json.dumps(v, default=str) if isinstance(v, (dict, list)) else str(v)
+    return s if len(s) <= 60 else s[:57] + "..."
+
+
+def _raw_at(raw: Any, loc: tuple) -> tuple[bool, Any]:
+    cur = raw
+    for key in loc:
+        if isinstance(cur, dict) and key in cur:
+            cur = cur[key]
+        elif isinstance(cur, list) and isinstance(key, int) and key < len(cur):
+            cur = cur[key]
+        else:
+            return False, None
+    return True, cur
+
+
+def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    for key in loc:
+        if not isinstance(key, str) or key not in model.model_fields:
+            return None
+        ann = model.model_fields[key].annotation
+        cands = [a for a in getattr(ann, "__args__", (ann,)) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            cands = [ann]
+        if not cands:
+            return None
+        model = cands[0]
+    return model
+
+
+def format_validation_error(file: str | Path, err: ValidationError, raw: Any, model: type[BaseModel]) -> str:
+    """One line ``<file>: <field.path>: <bad value> — <what is allowed>`` for a pydantic error."""
+    errors = err.errors(include_url=False)
+    e = errors[0]
+    loc = tuple(x for x in e["loc"] if not (isinstance(x, str) and x.startswith(("function-", "list["))))
+    # a scalar written for a sweepable field shows up as element 0 of a list: drop that index
+    if loc and loc[-1] == 0:
+        found, val = _raw_at(raw, loc[:-1])
+        if found and not isinstance(val, list):
+            loc = loc[:-1]
+    path = "".join(f"[{k}]" if isinstance(k, int) else (f".{k}" if i else str(k)) for i, k in enumerate(loc)) or "(top level)"
+    found, val = _raw_at(raw, loc)
+    kind = e["type"]
+    if kind == "extra_forbidden":
+        parent = _model_at(model, loc[:-1])
+        allowed = sorted(parent.model_fields) if parent else []
+        hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        msg = f"unknown key — allowed keys: {', '.join(allowed)}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+        text = f"{file}: {path}: {msg}"
+    elif kind == "missing":
+        text = f"{file}: {path}: (missing) — required"
+    else:
+        what = e["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
+        text = f"{file}: {path}: {show_value(val if found else e.get('input'))} — {what}"
+    if len(errors) > 1:
+        text += f" (+{len(errors) - 1} more)"
+    return text
+
+
+def load_yaml(path: str | Path) -> Any:
+    """Read a YAML file with ``yaml.safe_load``; unreadable files and syntax errors become ConfigError."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as err:
+        raise ConfigError(f"{p}: cannot read ({err.strerror or err})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{p}: YAML syntax error{where}: {getattr(err, 'problem', None) or err}") from None
+
+
+def parse_scenario(raw: Any, source: str | Path = "<scenario>") -> Scenario:
+    """Validate an already-parsed scenario mapping; ``source`` names the file in errors."""
+    src = Path(source)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{src}: (top level): {show_value(raw)} — a mapping of scenario keys (name, pipelines, network, ...)")
+    try:
+        sc = Scenario.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(src, err, raw, Scenario)) from None
+    sc._source_dir = str(src.parent)
+    sc._source = str(src)
+    if sc.policy == "adaptive":
+        raise ConfigError(f"{src}: policy: 'adaptive' — not implemented yet; allowed: static")
+    _check_references(sc, src)
+    return sc
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load and validate a scenario file: schema, device names, trace files."""
+    return parse_scenario(load_yaml(path), path)
+
+
+def _check_references(sc: Scenario, src: Path) -> None:
+    from sc2sim.devices import available_devices
+
+    devices = available_devices()
+    for role in ("mobile", "edge"):
+        names = getattr(sc, role)
+        allowed = sorted(n for n, roles in devices.items() if role in roles)
+        for i, name in enumerate(names):
+            if name not in allowed:
+                where = f"{role}[{i}]" if len(names) > 1 else role
+                hint = difflib.get_close_matches(name, allowed, n=1)
+                raise ConfigError(f"{src}: {where}: {name!r} — allowed {role} devices: {', '.join(allowed)}"
+                                  + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+    up = sc.network.uplink
+    if up.trace is not None:
+        p = Path(sc._source_dir) / up.trace
+        if not p.is_file():
+            raise ConfigError(f"{src}: network.uplink.trace: {up.trace!r} — no such file (looked for {p})")
+        from sc2sim.network import read_mahimahi
+
+        read_mahimahi(p)

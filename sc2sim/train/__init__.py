@@ -1,0 +1,1 @@
+"""Training loops that reproduce the bundled weights (``sc2sim train ...``)."""

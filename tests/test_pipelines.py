@@ -1,0 +1,43 @@
+"""Registry names: parsing, canonical form, and errors that name what is allowed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import run_cli
+from sc2sim.errors import ConfigError
+from sc2sim.pipelines import build_pipeline, canonical_name, parse_name
+
+
+def test_parse_and_canonical():
+    assert parse_name("offload:JPEG?quality=50&optimize=1") == ("offload", "jpeg", {"quality": "50", "optimize": "1"})
+    assert canonical_name("offload:jpeg?optimize=1&quality=50") == "offload:jpeg?optimize=1&quality=50"
+    assert canonical_name("offload:jpeg?quality=50&optimize=1") == "offload:jpeg?optimize=1&quality=50"
+    assert build_pipeline("offload:webp?quality=30").params["quality"] == 30
+
+
+@pytest.mark.parametrize("bad,needle", [
+    ("jpeg", "FAMILY:VARIANT"),
+    ("offload:gif", "known:"),
+    ("offload:jpeg?qualty=50", "allowed: model, optimize, quality"),
+    ("offload:jpeg?quality=500", "1-100"),
+    ("offload:jpeg?quality=high", "1-100"),
+])
+def test_bad_names_raise_config_error_naming_allowed(bad, needle):
+    with pytest.raises(ConfigError, match=needle.replace("?", r"\?")):
+        build_pipeline(bad)
+
+
+def test_cli_lists_pipelines_as_json():
+    proc = run_cli("pipelines", "--json")
+    assert proc.returncode == 0, proc.stderr
+    names = {r["name"] for r in json.loads(proc.stdout)}
+    assert {"local:teacher", "local:light", "offload:png", "offload:jpeg", "offload:webp", "offload:avif"} <= names
+
+
+def test_cli_bad_pipeline_is_one_line_exit_2(tmp_path):
+    proc = run_cli("profile", "--pipelines", "offload:jpeg?quality=0", "--samples", "2", "--out", str(tmp_path))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0 and "quality" in proc.stderr

@@ -1,0 +1,80 @@
+"""The profile table: columns, real bytes, accuracy equal to an independent evaluation, caching."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import sc2sim.profiling.ensure as ensure_mod
+from conftest import run_cli
+from sc2sim.models import load_bundled
+from sc2sim.pipelines import build_pipeline
+from sc2sim.profiling import ensure_profile, read_profile
+from sc2sim.profiling.flops import model_flops
+from sc2sim.profiling.measure import COLUMNS
+from sc2sim.train.common import predict, to_tensors
+
+N = 150
+NAMES = ["local:teacher", "local:light", "offload:png", "offload:webp?quality=50"]
+
+
+@pytest.fixture(scope="module")
+def table():
+    return ensure_profile(NAMES, N, repeats=1, progress=False)
+
+
+def test_columns_rows_and_metadata(table):
+    assert list(table.columns) == COLUMNS
+    assert len(table) == N * len(NAMES)
+    assert table.groupby("pipeline").size().to_dict() == {n: N for n in NAMES}
+    meta = table.attrs["sc2sim"]
+    assert meta["threads"] == 1 and meta["repeats"] == 1 and meta["samples"] == N and meta["host"]
+    assert (table["mobile_ms"] >= table["mobile_encode_ms"]).all() and (table["edge_ms"] >= table["edge_decode_ms"]).all()
+
+
+def test_accuracy_equals_independent_evaluation(table, fmnist_test):
+    x, y = to_tensors(fmnist_test.head(N))
+    for name in ("teacher", "light"):
+        preds = predict(load_bundled(name), x)
+        rows = table[table.pipeline == f"local:{name}"]
+        assert rows["pred"].tolist() == preds.tolist()
+        assert int(rows["correct"].sum()) == int((preds == y).sum())
+    png = table[table.pipeline == "offload:png"]  # lossless: the teacher's predictions exactly
+    assert png["pred"].tolist() == predict(load_bundled("teacher"), x).tolist()
+
+
+def test_payload_bytes_are_what_the_pipeline_emits(table, fmnist_test):
+    pipe = build_pipeline("offload:webp?quality=50")
+    rows = table[table.pipeline == pipe.name].set_index("sample")
+    for i in (0, 17, N - 1):
+        assert rows.loc[i, "payload_bytes"] == len(pipe.mobile(fmnist_test.images[i]))
+    assert (table[table.strategy == "local"]["payload_bytes"] == 1).all()
+
+
+def test_flops_and_params_per_side(table):
+    teacher = load_bundled("teacher")
+    t = table[table.pipeline == "local:teacher"].iloc[0]
+    assert t.mobile_flops == model_flops(teacher) > 1e6 and t.edge_flops == 0
+    o = table[table.pipeline == "offload:png"].iloc[0]
+    assert o.mobile_flops == 0 and o.edge_flops == t.mobile_flops
+    assert o.edge_params == teacher.n_params() == t.mobile_params
+
+
+def test_rerun_comes_from_cache_and_a_smaller_request_is_served_by_it(table, monkeypatch):
+    def boom(*a, **k):
+        raise AssertionError("measured again despite the cache")
+
+    monkeypatch.setattr(ensure_mod, "measure_pipeline", boom)
+    again = ensure_profile(NAMES, N, repeats=1, progress=False)
+    assert again.drop(columns=[]).equals(table)
+    assert len(ensure_profile(NAMES[:1], 40, repeats=1, progress=False)) == 40
+
+
+def test_cli_profile_writes_parquet_and_prints_summary(tmp_path):
+    proc = run_cli("profile", "--pipelines", "local:light,offload:jpeg?quality=30", "--samples", "20", "--repeats", "1",
+                   "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "offload:jpeg?quality=30" in proc.stdout and "accuracy" in proc.stdout
+    df = read_profile(tmp_path / "profile.parquet")
+    assert len(df) == 40 and df.attrs["sc2sim"]["threads"] == 1
+    torch.set_num_threads(torch.get_num_threads())
