@@ -17,12 +17,12 @@ import difflib
 import itertools
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from sc2sim.errors import ConfigError
 
@@ -42,6 +42,15 @@ SweepPosInt = Annotated[list[Annotated[int, Field(gt=0)]], BeforeValidator(_list
 SweepName = Annotated[list[Annotated[str, Field(min_length=1)]], BeforeValidator(_listify), Field(min_length=1)]
 
 PIPELINE_RE = re.compile(r"^(local|offload|split):[A-Za-z0-9_\-]+(\?[A-Za-z0-9_.\-]+=[^&=\s]+(&[A-Za-z0-9_.\-]+=[^&=\s]+)*)?$")
+
+
+def _pipeline_name(v: str) -> str:
+    if not PIPELINE_RE.match(v):
+        raise ValueError("must be a registry name STRATEGY:NAME[?key=value&...] with STRATEGY local, offload or split")
+    return v
+
+
+PipelineName = Annotated[str, AfterValidator(_pipeline_name)]
 
 
 class _Strict(BaseModel):
@@ -89,7 +98,8 @@ class NetworkSpec(_Strict):
 
     ``sharing: shared`` is one cell whose capacity is fair-shared among the devices that are sending
     (processor sharing; each device's own transfers go one after another); ``per_device`` gives each
-    device its own copy of the link. If ``downlink`` is omitted it is 50 Mbit/s with the uplink's
+    device its own copy of the link. The downlink carries only the small result (``result_bytes``)
+    and is modelled as a delay without contention; if omitted it is 50 Mbit/s with the uplink's
     one-way delay. ``radio`` picks the device's radio power model (wifi, lte, 3g).
     """
 
@@ -156,7 +166,7 @@ class Scenario(_Strict):
     seed: int = 0
     dataset: str = "fashion-mnist"
     samples: Annotated[int, Field(gt=0)] | None = None
-    pipelines: Annotated[list[str], Field(min_length=1)]
+    pipelines: Annotated[list[PipelineName], Field(min_length=1)]
     mobile: SweepName = ["rpi4"]
     edge: SweepName = ["t4"]
     network: NetworkSpec
@@ -176,12 +186,8 @@ class Scenario(_Strict):
     @field_validator("pipelines")
     @classmethod
     def _pipelines(cls, v: list[str]) -> list[str]:
-        for i, name in enumerate(v):
-            if not isinstance(name, str) or not PIPELINE_RE.match(name):
-                raise ValueError(f"[{i}] {name!r}: must be a registry name STRATEGY:NAME[?key=value&...] "
-                                 "with STRATEGY local, offload or split")
         if len(set(v)) != len(v):
-            raise ValueError("a pipeline is listed twice")
+            raise ValueError("a pipeline is listed twice; list each once")
         return v
 
 
@@ -230,7 +236,6 @@ class Point:
     max_wait_ms: float
     edge_sharing: str
     seed: int
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 _DIMS = [  # (param name, label format, getter on Scenario)

@@ -42,12 +42,12 @@ class _Sourced(_Strict):
 
     @model_validator(mode="after")
     def _every_number_sourced(self) -> "_Sourced":
-        for name in type(self).model_fields:
+        for name, info in type(self).model_fields.items():
             v = getattr(self, name)
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and name not in self.sources:
-                raise ValueError(f"{name} has no entry in sources: every number must cite where it comes from")
-            if isinstance(v, BaseModel) and name not in self.sources:
-                raise ValueError(f"{name} has no entry in sources: every number must cite where it comes from")
+            key = info.alias or name
+            numeric = isinstance(v, (int, float)) and not isinstance(v, bool)
+            if (numeric or isinstance(v, BaseModel)) and key not in self.sources:
+                raise ValueError(f"{key} has no entry in sources: every number must cite where it comes from")
         return self
 
 
@@ -144,7 +144,7 @@ def device_files() -> dict[str, Path]:
 
 
 @lru_cache(maxsize=64)
-def _load_cached(path: str, mtime: float) -> DeviceProfile:
+def _load_cached(path: str, stamp: tuple) -> DeviceProfile:
     from sc2sim.scenario import format_validation_error, load_yaml
 
     raw = load_yaml(path)
@@ -163,10 +163,10 @@ def load_device_file(path: str | Path) -> DeviceProfile:
     """Load and validate one profile file."""
     p = Path(path)
     try:
-        mtime = p.stat().st_mtime
+        st = p.stat()
     except OSError as err:
         raise ConfigError(f"{p}: cannot read ({err.strerror or err})") from None
-    return _load_cached(str(p), mtime)
+    return _load_cached(str(p), (st.st_mtime_ns, st.st_size, st.st_ino))
 
 
 def load_device(name: str) -> DeviceProfile:

@@ -1,0 +1,170 @@
+"""Commands of the simulator side: ``run``, ``devices``, ``calibrate``.
+
+Imports stay light at module level (no torch): profiling and calibration load torch inside the
+command bodies only when they are needed.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from sc2sim.errors import ConfigError
+
+
+def read_profile_table(path: Path) -> Any:
+    """Read a profile table (Parquet) and its ``sc2sim`` metadata into ``DataFrame.attrs['sc2sim']``."""
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        raise ConfigError(f"--profile: {str(path)!r} — no such file; give a Parquet table written by `sc2sim profile`")
+    try:
+        table = pq.read_table(path)
+    except Exception as err:  # noqa: BLE001 - any pyarrow failure is a bad input file
+        raise ConfigError(f"--profile: {str(path)!r} — not a readable Parquet file ({err})") from None
+    df = table.to_pandas()
+    raw = (table.schema.metadata or {}).get(b"sc2sim")
+    df.attrs["sc2sim"] = json.loads(raw) if raw else {}
+    return df
+
+
+def _summary_table(summary: Any, title: str) -> Any:
+    from rich.table import Table
+
+    t = Table(title=title, show_lines=False)
+    cols = [("point", "point", "{}"), ("pipeline", "pipeline", "{}"), ("accuracy", "acc %", "{:.1f}"),
+            ("latency_p50_ms", "p50 ms", "{:.1f}"), ("latency_p95_ms", "p95 ms", "{:.1f}"),
+            ("latency_p99_ms", "p99 ms", "{:.1f}"), ("deadline_hit_rate", "deadline %", "{:.1f}"),
+            ("mean_bytes", "bytes", "{:.0f}"), ("mean_energy_j", "energy mJ", "{:.1f}"),
+            ("throughput_rps", "req/s", "{:.1f}"), ("engine", "engine", "{}")]
+    for _, head, _ in cols:
+        t.add_column(head, justify="left" if head in ("point", "pipeline", "engine") else "right", no_wrap=True)
+    scale = {"accuracy": 100, "deadline_hit_rate": 100, "mean_energy_j": 1000}
+    for row in summary.to_dict("records"):
+        cells = []
+        for key, _, fmt in cols:
+            v = row[key]
+            if isinstance(v, float) and v != v:
+                cells.append("-")
+            else:
+                cells.append(fmt.format(v * scale.get(key, 1)) if isinstance(v, (int, float)) else str(v))
+        t.add_row(*cells)
+    return t
+
+
+def _warn_threads(err: Any, meta: dict) -> None:
+    """Warn when the profile's thread count differs from the one host.yaml was calibrated with."""
+    from sc2sim.devices import load_device
+
+    cal = load_device("host").calibration or {}
+    if meta.get("threads") and cal.get("threads") and int(meta["threads"]) != int(cal["threads"]):
+        err.print(f"[yellow]warning:[/] the profile was measured with {meta['threads']} thread(s) but host.yaml was "
+                  f"calibrated with {cal['threads']}; device times assume per-core scaling (see sc2sim/devices/compute.py)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``run``, ``devices`` and ``calibrate`` to the app."""
+
+    @app.command()
+    def run(
+        scenario: Path = typer.Argument(..., help="Scenario YAML (see scenarios/)."),
+        out: Path = typer.Option(..., "--out", help="Folder for requests.parquet, summary.csv, summary.json."),
+        profile: Optional[Path] = typer.Option(None, "--profile", help="Use this profile table (Parquet) instead of profiling."),
+        engine: str = typer.Option("auto", "--engine", help="auto | simpy | exact (auto: exact where no requests interact)."),
+        repeats: int = typer.Option(3, help="Timing repeats per sample when profiling."),
+        threads: int = typer.Option(1, help="torch threads when profiling."),
+        data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Dataset folder when profiling."),
+        progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+        quiet: bool = typer.Option(False, "--quiet", help="Do not print the summary table."),
+    ) -> None:
+        """Simulate every sweep point x pipeline of a scenario and write the request records and summary.
+
+        Profiles the scenario's pipelines first (cached) unless --profile gives a table.
+        """
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from sc2sim.scenario import expand, load_scenario
+        from sc2sim.sim import ENGINES, simulate_scenario, write_results
+
+        if engine not in ENGINES:
+            raise ConfigError(f"--engine: {engine!r} — allowed: {', '.join(ENGINES)}")
+        sc = load_scenario(scenario)
+        if profile is not None:
+            table, source = read_profile_table(profile), str(profile)
+        else:
+            from sc2sim.profiling import ensure_profile  # torch is imported only here
+
+            table = ensure_profile(sc.pipelines, sc.samples, dataset=sc.dataset, data_dir=data_dir,
+                                   repeats=repeats, threads=threads, progress=progress)
+            source = "profile cache"
+        points = expand(sc)
+        err = Console(stderr=True)
+        _warn_threads(err, table.attrs.get("sc2sim", {}))
+        total = len(points) * len(sc.pipelines)
+        with Progress(TextColumn("simulate"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      TextColumn("{task.description}"), console=err, disable=not progress, transient=True) as bar:
+            task = bar.add_task("", total=total)
+            result = simulate_scenario(sc, table, engine=engine, profile_source=source,
+                                       on_step=lambda info: bar.update(task, advance=1, description=info))
+        meta = {
+            "scenario": sc.name, "scenario_file": str(scenario), "engine": engine, "profile": source,
+            "profile_meta": table.attrs.get("sc2sim", {}), "points": len(points), "pipelines": sc.pipelines,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "host": platform.node(),
+        }
+        written = write_results(out, result, meta)
+        if not quiet:
+            con = Console()
+            if not con.is_terminal:  # logs and pipes: do not squeeze the table into 80 columns
+                con = Console(width=200)
+            con.print(_summary_table(result.summary, f"{sc.name}: {len(points)} point(s) x {len(sc.pipelines)} pipeline(s)"))
+        info = result.info
+        err.print(f"{info['requests']} requests simulated in {info['wall_s']:.2f} s "
+                  f"({info['requests_per_s']:,.0f} req/s; engines {info['engines']}); wrote "
+                  + ", ".join(str(p) for p in written))
+
+    @app.command()
+    def devices(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+        """List the device profiles (device_profiles/*.yaml): roles, compute, power, radio."""
+        from rich.console import Console
+        from rich.table import Table
+
+        from sc2sim.devices import device_files, load_device_file
+
+        profs = [load_device_file(p) for p in device_files().values()]
+        if as_json:
+            docs = [p.model_dump(by_alias=True, exclude_none=True) for p in profs]
+            for d, p in zip(docs, device_files().values()):
+                d["file"] = str(p)
+            print(json.dumps(docs, indent=1))
+            return
+        t = Table(title="device profiles")
+        for head in ("name", "roles", "type", "peak GFLOPS", "eff", "GFLOPS/core", "overhead ms", "scalar", "active W", "idle W", "radios"):
+            t.add_column(head, justify="left" if head in ("name", "roles", "type", "radios") else "right")
+        for p in profs:
+            c = p.compute
+            radios = ",".join(k for k in ("wifi", "lte", "3g") if p.radio and getattr(p.radio, "three_g" if k == "3g" else k))
+            t.add_row(p.name, ",".join(p.roles), c.type, f"{c.peak_gflops:g}", f"{c.efficiency:.2f}",
+                      f"{c.achieved_gflops_per_core:.1f}", f"{c.overhead_ms:g}", f"{c.scalar_speed:g}",
+                      f"{p.power.active_w:g}", f"{p.power.idle_w:g}", radios or "-")
+        Console().print(t)
+
+    @app.command()
+    def calibrate(
+        out: Optional[Path] = typer.Option(None, "--out", help="Where to write (default: device_profiles/host.yaml of the repository)."),
+        threads: int = typer.Option(1, help="torch threads for the GEMM measurement (match the profile's)."),
+        repeats: int = typer.Option(7, help="Timed repeats of each measurement (median)."),
+    ) -> None:
+        """Measure this machine (GEMM GFLOPS, per-call overhead, scalar speed) and write host.yaml."""
+        from sc2sim.profiling.calibrate import calibrate as do_calibrate
+
+        target = out or Path(__file__).resolve().parents[2] / "device_profiles" / "host.yaml"
+        doc = do_calibrate(target, threads=threads, repeats=repeats)
+        c = doc["compute"]
+        print(f"wrote {target}: {c['peak_gflops'] * c['efficiency'] / c['cores']:.1f} GFLOPS/core achieved, "
+              f"overhead {c['overhead_ms']:.4f} ms/call, scalar speed {c['scalar_speed']:.3f}")

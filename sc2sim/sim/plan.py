@@ -1,0 +1,254 @@
+"""The request plan: every cost and every random draw of one (sweep point, pipeline), fixed up front.
+
+Both engines consume the same :class:`Plan`, so they differ only in how they resolve queueing; that
+is what lets the tests demand equal per-request times (to 1e-9 s) from the exact and SimPy engines.
+
+Randomness (all from ``numpy.random.Generator`` seeded by the scenario seed, with common random
+numbers across pipelines and sweep points so that curves compare like with like):
+
+* arrivals: periodic (``k/rate`` plus a per-device phase) or Poisson (unit exponentials / rate);
+* the sample each request uses: a uniform draw mapped onto the pipeline's profiled samples, so
+  pipelines profiled on the same samples see the same sample for the same request;
+* jitter: a standard normal per request and direction, scaled by ``jitter_ms``;
+* losses: negative-binomial lost transmissions per transfer (see :func:`sc2sim.network.loss_penalty`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sc2sim.devices import DeviceProfile, stage_cost_s
+from sc2sim.errors import ConfigError
+from sc2sim.network import (
+    Capacity,
+    ConstantCapacity,
+    TransportModel,
+    loss_penalty,
+    read_mahimahi,
+    transfer_cost,
+)
+from sc2sim.scenario import Point
+
+PROFILE_COLUMNS = ["pipeline", "strategy", "sample", "correct", "payload_bytes", "mobile_ms", "edge_ms",
+                   "mobile_encode_ms", "edge_decode_ms", "mobile_flops", "edge_flops"]
+
+
+@dataclass
+class PipelineRows:
+    """One pipeline's profiled samples as arrays, sorted by sample index."""
+
+    name: str
+    strategy: str
+    sample: np.ndarray
+    correct: np.ndarray
+    payload_bytes: np.ndarray
+    mobile_ms: np.ndarray
+    edge_ms: np.ndarray
+    mobile_encode_ms: np.ndarray
+    edge_decode_ms: np.ndarray
+    mobile_flops: np.ndarray
+    edge_flops: np.ndarray
+
+
+def split_profile(table: pd.DataFrame, pipelines: list[str], samples: int | None, source: str = "profile") -> dict[str, PipelineRows]:
+    """Arrays per pipeline from a profile table; ConfigError if a column or pipeline is missing."""
+    missing = [c for c in PROFILE_COLUMNS if c not in table.columns]
+    if missing:
+        raise ConfigError(f"{source}: columns {', '.join(missing)}: missing — a profile table needs {', '.join(PROFILE_COLUMNS)}")
+    out = {}
+    groups = {name: g for name, g in table.groupby("pipeline", sort=False)}
+    for name in pipelines:
+        if name not in groups:
+            have = ", ".join(sorted(map(str, groups))) or "(none)"
+            raise ConfigError(f"{source}: pipeline {name!r}: not in the profile table — it holds {have}; "
+                              "profile it with `sc2sim profile` or run without --profile")
+        g = groups[name].sort_values("sample", kind="stable")
+        if samples is not None:
+            g = g.iloc[:samples]
+        strategy = str(g["strategy"].iloc[0])
+        if strategy not in ("local", "offload", "split"):
+            raise ConfigError(f"{source}: pipeline {name!r}: strategy {strategy!r} — must be local, offload or split")
+        out[name] = PipelineRows(
+            name=name, strategy=strategy, sample=g["sample"].to_numpy(np.int64),
+            correct=g["correct"].to_numpy(bool), payload_bytes=g["payload_bytes"].to_numpy(np.int64),
+            mobile_ms=g["mobile_ms"].to_numpy(np.float64), edge_ms=g["edge_ms"].to_numpy(np.float64),
+            mobile_encode_ms=g["mobile_encode_ms"].to_numpy(np.float64),
+            edge_decode_ms=g["edge_decode_ms"].to_numpy(np.float64),
+            mobile_flops=g["mobile_flops"].to_numpy(np.float64), edge_flops=g["edge_flops"].to_numpy(np.float64),
+        )
+    return out
+
+
+@dataclass
+class Plan:
+    """Inputs of one engine run; per-request arrays are grouped by device, each in arrival order.
+
+    Times in seconds; ``up_work`` in the capacity's work units (see :mod:`sc2sim.network.capacity`).
+    """
+
+    pipeline: str
+    local: bool
+    devices: int
+    device: np.ndarray
+    t_arrival: np.ndarray
+    sample: np.ndarray
+    correct: np.ndarray
+    payload_bytes: np.ndarray
+    wire_bytes: np.ndarray
+    down_wire_bytes: np.ndarray
+    mobile_s: np.ndarray
+    up_pre_s: np.ndarray
+    up_work: np.ndarray
+    up_post_s: np.ndarray
+    edge_s: np.ndarray
+    edge_fixed_s: float
+    down_s: np.ndarray
+    capacity: Capacity
+    up_sharing: str
+    gpus: int
+    max_batch: int
+    max_wait_s: float
+    edge_sharing: str
+    deadline_s: float | None
+
+    @property
+    def n(self) -> int:
+        """Number of requests."""
+        return int(self.t_arrival.size)
+
+    def device_slices(self) -> list[slice]:
+        """Slice of the request arrays that belongs to each device."""
+        bounds = np.searchsorted(self.device, np.arange(self.devices + 1))
+        return [slice(int(bounds[d]), int(bounds[d + 1])) for d in range(self.devices)]
+
+    @property
+    def exact_ok(self) -> bool:
+        """True when no two requests interact beyond FIFO order, so the exact vectorised engine applies:
+        local pipelines (each device only uses its own CPU), or one device (or per-device links and
+        edges) without batching."""
+        if self.local:
+            return True
+        decoupled = self.devices == 1 or (self.up_sharing == "per_device" and self.edge_sharing == "per_device")
+        return decoupled and self.max_batch == 1
+
+
+def _rng(seed: int, *stream: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, *stream]))
+
+
+def arrivals(point: Point) -> tuple[np.ndarray, np.ndarray]:
+    """(device index, arrival time s) of every request, grouped by device, each in time order."""
+    counts = np.full(point.devices, point.requests // point.devices, dtype=np.int64)
+    counts[: point.requests % point.devices] += 1
+    rng = _rng(point.seed, 1, point.devices)
+    phase = rng.random(point.devices) if point.phase == "random" else np.zeros(point.devices)
+    dev = np.repeat(np.arange(point.devices), counts)
+    times = []
+    for d, c in enumerate(counts):
+        if point.arrival == "periodic":
+            t = (phase[d] + np.arange(c)) / point.rate_hz
+        else:
+            t = np.cumsum(rng.standard_exponential(c)) / point.rate_hz
+        times.append(t)
+    return dev, np.concatenate(times) if times else np.zeros(0)
+
+
+def link_capacity(point: Point, cache: dict | None = None) -> Capacity:
+    """The uplink bottleneck of a point: a constant rate or its (scaled) Mahimahi trace."""
+    up = point.uplink
+    if up.trace is None:
+        return ConstantCapacity(float(up.bandwidth_mbps))
+    key = (str(up.trace), up.scale)
+    if cache is not None and key in cache:
+        return cache[key]
+    cap = read_mahimahi(up.trace, scale=up.scale)
+    if cache is not None:
+        cache[key] = cap
+    return cap
+
+
+def transport_of(point: Point) -> TransportModel:
+    """The point's transport parameters as a :class:`TransportModel`."""
+    t = point.transport
+    return TransportModel(kind=t.kind, persistent=t.persistent, mss=t.mss, header=t.header_bytes,
+                          init_cwnd=t.init_cwnd, rto_ms=t.rto_ms)
+
+
+def build_plan(point: Point, rows: PipelineRows, pipe_index: int, host: DeviceProfile, mobile: DeviceProfile,
+               edge: DeviceProfile, capacity: Capacity) -> Plan:
+    """Draw requests for one (point, pipeline) and attach their costs on the point's devices and links."""
+    dev, t_arr = arrivals(point)
+    n = t_arr.size
+    u = _rng(point.seed, 2).random(point.requests)[:n]
+    row = np.minimum((u * rows.sample.size).astype(np.int64), rows.sample.size - 1)
+    local = rows.strategy == "local"
+
+    m_ps, m_fixed = stage_cost_s(rows.mobile_ms, rows.mobile_encode_ms, rows.mobile_flops, host, mobile)
+    mobile_s = (m_ps + m_fixed)[row]
+    e_ps, e_fixed = stage_cost_s(rows.edge_ms, rows.edge_decode_ms, rows.edge_flops, host, edge)
+    zeros = np.zeros(n)
+    if local:
+        return Plan(rows.name, True, point.devices, dev, t_arr, rows.sample[row], rows.correct[row],
+                    np.zeros(n, np.int64), zeros, zeros, mobile_s, zeros, zeros, zeros, zeros, 0.0, zeros,
+                    capacity, point.up_sharing, point.gpus, point.max_batch, point.max_wait_ms / 1e3,
+                    point.edge_sharing, None if point.deadline_ms is None else point.deadline_ms / 1e3)
+
+    tm = transport_of(point)
+    up, down = point.uplink, point.downlink
+    d_up, d_down = up.one_way_delay_ms / 1e3, down.one_way_delay_ms / 1e3
+    rtt = d_up + d_down
+    cost = transfer_cost(rows.payload_bytes, capacity.mean_rate_mbps, d_up, rtt, tm)
+    segs = cost.segments[row]
+    pkt = tm.mss + tm.header if tm.kind == "tcp" else 1500
+    extra_b, wait = loss_penalty(segs, up.loss, rtt, tm, _rng(point.seed, 4, pipe_index), pkt)
+    wire = cost.wire_bytes[row] + extra_b
+    post = np.maximum(0.0, d_up + up.jitter_ms / 1e3 * _rng(point.seed, 3).standard_normal(point.requests)[:n]) + wait
+
+    res = np.full(1, point.result_bytes)
+    dcost = transfer_cost(res, float(down.bandwidth_mbps), d_down, rtt, tm, handshake=False)
+    dextra, dwait = loss_penalty(np.full(n, dcost.segments[0]), down.loss, rtt, tm, _rng(point.seed, 5, pipe_index), pkt)
+    dwire = dcost.wire_bytes[0] + dextra
+    djit = np.maximum(0.0, d_down + down.jitter_ms / 1e3 * _rng(point.seed, 6).standard_normal(point.requests)[:n])
+    down_s = dcost.pre_s[0] + dwire * 8.0 / (float(down.bandwidth_mbps) * 1e6) + djit + dwait
+
+    return Plan(
+        pipeline=rows.name, local=False, devices=point.devices, device=dev, t_arrival=t_arr,
+        sample=rows.sample[row], correct=rows.correct[row], payload_bytes=rows.payload_bytes[row],
+        wire_bytes=wire, down_wire_bytes=dwire, mobile_s=mobile_s, up_pre_s=cost.pre_s[row],
+        up_work=np.asarray(capacity.work(wire), dtype=np.float64), up_post_s=post, edge_s=e_ps[row],
+        edge_fixed_s=e_fixed, down_s=down_s, capacity=capacity, up_sharing=point.up_sharing, gpus=point.gpus,
+        max_batch=point.max_batch, max_wait_s=point.max_wait_ms / 1e3, edge_sharing=point.edge_sharing,
+        deadline_s=None if point.deadline_ms is None else point.deadline_ms / 1e3,
+    )
+
+
+def manual_plan(t_arrival, mobile_s, *, device=None, devices: int = 1, local: bool = False, payload_bytes=None,
+                wire_bytes=None, up_pre_s=0.0, up_post_s=0.0, edge_s=0.0, edge_fixed_s: float = 0.0, down_s=0.0,
+                capacity: Capacity | None = None, up_sharing: str = "shared", gpus: int = 1, max_batch: int = 1,
+                max_wait_s: float = 0.0, edge_sharing: str = "shared", deadline_s: float | None = None,
+                correct=True) -> Plan:
+    """A plan from explicit per-request values (scalars broadcast), for tests and what-if scripts.
+
+    Requests must be grouped by ``device`` and in arrival order within a device. ``wire_bytes``
+    defaults to ``payload_bytes`` (default 1000 bytes); the uplink defaults to 10 Mbit/s.
+    """
+    t = np.asarray(t_arrival, dtype=np.float64)
+    n = t.size
+
+    def arr(v, dtype=np.float64):
+        return np.broadcast_to(np.asarray(v, dtype=dtype), (n,)).copy()
+
+    cap = capacity or ConstantCapacity(10.0)
+    payload = arr(1000 if payload_bytes is None else payload_bytes, np.int64)
+    wire = arr(payload if wire_bytes is None else wire_bytes)
+    return Plan(
+        pipeline="manual", local=local, devices=devices, device=arr(0 if device is None else device, np.int64),
+        t_arrival=t, sample=np.arange(n), correct=arr(correct, bool), payload_bytes=payload, wire_bytes=wire,
+        down_wire_bytes=arr(53.0), mobile_s=arr(mobile_s), up_pre_s=arr(up_pre_s),
+        up_work=np.asarray(cap.work(wire), dtype=np.float64), up_post_s=arr(up_post_s), edge_s=arr(edge_s),
+        edge_fixed_s=edge_fixed_s, down_s=arr(down_s), capacity=cap, up_sharing=up_sharing, gpus=gpus,
+        max_batch=max_batch, max_wait_s=max_wait_s, edge_sharing=edge_sharing, deadline_s=deadline_s,
+    )

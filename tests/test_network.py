@@ -1,0 +1,144 @@
+"""Link models: Mahimahi trace semantics (hand counts), the TCP/raw transport model, losses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sc2sim.errors import ConfigError
+from sc2sim.network import (
+    ConstantCapacity,
+    TraceCapacity,
+    TransportModel,
+    isolated_time_s,
+    loss_penalty,
+    read_mahimahi,
+    slow_start_stall_s,
+    transfer_cost,
+)
+from sc2sim.sim.exact import fifo_link
+
+TCP = TransportModel("tcp")
+TCP_KEEP = TransportModel("tcp", persistent=True)
+RAW = TransportModel("raw")
+
+
+# ------------------------------------------------------------------------------------------ traces
+
+
+def test_single_line_trace_is_12_mbps(tmp_path):
+    f = tmp_path / "one.up"
+    f.write_text("1\n")
+    cap = read_mahimahi(f)
+    assert cap.mean_rate_mbps == pytest.approx(12.0)
+    # one 1500-byte opportunity per millisecond: 15,000 bytes by t = 10 ms inclusive
+    assert cap.upto(0.010) == 15000
+    assert cap.before(0.010) == 13500
+
+
+def test_trace_counts_across_repeats():
+    # opportunities at 2, 2, 5, 9, 10 ms; period 10 ms; 10 ms of cycle k coincides with 0 of cycle k+1
+    cap = TraceCapacity(np.array([2, 2, 5, 9, 10]))
+    assert cap.period_ms == 10
+    ms = [0, 2, 2.5, 9, 10, 12, 20, 22]
+    before = [0, 0, 2, 3, 4, 5, 9, 10]  # opportunities strictly earlier, counted by hand (cycle 2: 12,12,15,19,20)
+    upto = [0, 2, 2, 4, 5, 7, 10, 12]
+    assert [cap.before(t / 1000) / 1500 for t in ms] == before
+    assert [cap.upto(t / 1000) / 1500 for t in ms] == upto
+    # time of the n-th opportunity (n = 1..7): 2, 2, 5, 9, 10, 12, 12 ms
+    got = [round(cap.time_of(1500 * n) * 1000, 9) for n in range(1, 8)]
+    assert got == [2, 2, 5, 9, 10, 12, 12]
+
+
+def test_trace_fifo_delivers_what_a_hand_count_says():
+    cap = TraceCapacity(np.array([2, 2, 5, 9, 10]))
+    entry = np.array([0.0, 0.003, 0.0095, 0.0095])
+    nbytes = np.array([3000.0, 1600.0, 4500.0, 100.0])
+    dep = fifo_link(entry, nbytes, cap) * 1000
+    # 3000 B at 0 ms: opportunities 2, 2 -> 2 ms.
+    # 1600 B at 3 ms: 5 (1500) + 9 (100 of 1500) -> 9 ms; the other 1400 B of that opportunity are lost.
+    # 4500 B at 9.5 ms: 10, 12, 12 -> 12 ms; 100 B queued behind it: next opportunity 15 ms.
+    assert dep.tolist() == pytest.approx([2.0, 9.0, 12.0, 15.0], abs=1e-9)
+
+
+def test_trace_shared_opportunity_precise():
+    cap = TraceCapacity(np.array([2, 2, 5, 9, 10]))
+    # queued bytes use the rest of a partly used opportunity: 1600 B + 1000 B queued before 2 ms
+    # need 2600 B <= the 3000 B of the two opportunities at 2 ms, so both finish at 2 ms
+    dep = fifo_link(np.array([0.0, 0.001]), np.array([1600.0, 1000.0]), cap) * 1000
+    assert dep.tolist() == pytest.approx([2.0, 2.0], abs=1e-9)
+
+
+def test_trace_scale_and_errors(tmp_path):
+    cap = TraceCapacity(np.array([1]), scale=0.5)
+    assert cap.mean_rate_mbps == pytest.approx(6.0)
+    bad = tmp_path / "bad.up"
+    bad.write_text("1\n2\nthree\n")
+    with pytest.raises(ConfigError, match=r"bad.up: line 3: 'three'"):
+        read_mahimahi(bad)
+    with pytest.raises(ConfigError, match="no such|cannot read"):
+        read_mahimahi(tmp_path / "missing.up")
+
+
+def test_constant_fifo_is_lindley():
+    cap = ConstantCapacity(8.0)  # 1 byte per microsecond
+    dep = fifo_link(np.array([0.0, 0.0005, 0.01]), cap.work(np.array([1000.0, 1000.0, 1000.0])), cap)
+    assert dep.tolist() == pytest.approx([0.001, 0.002, 0.011], abs=1e-12)
+
+
+# ------------------------------------------------------------------------------------------ transport
+
+
+def test_raw_is_bytes_over_rate_plus_delay():
+    t = isolated_time_s(np.array([1000, 125000]), 10.0, 0.02, 0.04, RAW)
+    assert t.tolist() == pytest.approx([1000 * 8 / 10e6 + 0.02, 0.1 + 0.02])
+
+
+def test_tcp_headers_per_segment():
+    c = transfer_cost(np.array([1, 1448, 1449, 14480]), 10.0, 0.0, 0.0, TCP)
+    assert c.segments.tolist() == [1, 1, 2, 10]
+    assert c.wire_bytes.tolist() == [53, 1500, 1449 + 104, 15000]
+
+
+def test_tcp_handshake_costs_one_rtt():
+    b = np.array([100, 5000, 50000])
+    new = isolated_time_s(b, 10.0, 0.02, 0.05, TCP)
+    kept = isolated_time_s(b, 10.0, 0.02, 0.05, TCP_KEEP)
+    assert (new - kept).tolist() == pytest.approx([0.05] * 3)
+
+
+def test_tcp_slow_start_rounds():
+    # at a huge rate serialisation is ~0 and each extra round costs one RTT: windows 10, 20, 40, ...
+    segs = np.array([1, 10, 11, 30, 31, 70, 71, 150, 151])
+    stall = slow_start_stall_s(segs, 0.1, 1e9, TCP)
+    assert (stall / 0.1).round(6).tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4]
+    # at a low rate the first window already fills the pipe: no stall (9 segments x 12 ms > 40 ms)
+    assert slow_start_stall_s(np.array([100]), 0.04, 1.0, TCP).tolist() == [0.0]
+
+
+def test_tcp_time_monotone_in_bytes_and_above_raw():
+    b = np.unique(np.geomspace(1, 2_000_000, 400).astype(int))
+    for rate in (1.0, 10.0, 100.0):
+        t = isolated_time_s(b, rate, 0.02, 0.04, TCP)
+        assert np.all(np.diff(t) >= -1e-15)
+        assert np.all(t >= isolated_time_s(b, rate, 0.02, 0.04, RAW))
+    # large transfers approach wire/rate: overhead 52/1448 per full segment (+ handshake, slow start)
+    big = 10_000_000
+    t = isolated_time_s(np.array([big]), 10.0, 0.0, 0.0, TCP)[0]
+    assert t == pytest.approx(big * 1500 / 1448 * 8 / 10e6, rel=1e-3)
+
+
+def test_loss_penalty():
+    rng = np.random.default_rng(0)
+    segs = np.full(200_000, 10)
+    extra, wait = loss_penalty(segs, 0.0, 0.05, TCP, rng, 1500)
+    assert not extra.any() and not wait.any()
+    p = 0.02
+    extra, wait = loss_penalty(segs, p, 0.05, TCP, rng, 1500)
+    lost = extra / 1500
+    assert lost.mean() == pytest.approx(10 * p / (1 - p), rel=0.03)  # negative binomial mean
+    # 7 of 10 segments recover by fast retransmit (1 RTT), the last 3 by an RTO (200 ms)
+    expect = (7 * 0.05 + 3 * 0.2) * p / (1 - p)
+    assert wait.mean() == pytest.approx(expect, rel=0.05)
+    _, wait_raw = loss_penalty(segs, p, 0.05, RAW, rng, 1500)
+    assert wait_raw.mean() == pytest.approx(10 * 0.05 * p / (1 - p), rel=0.05)
