@@ -23,14 +23,16 @@ dataset:
 	  echo "Fashion-MNIST is missing. Run: sudo apt-get install -y dataset-fashion-mnist"; exit 1; \
 	fi
 
+# The main job: profile the default pipelines (cached) and simulate scenarios/default.yaml.
 run: setup
-	$(VENV)/bin/sc2sim profile --out results/default
+	$(VENV)/bin/sc2sim run scenarios/default.yaml --out results/default
 
 test: setup
 	$(PY) -m pytest -q
 
 bench: setup
-	$(PY) benchmarks/bench_profile.py
+	$(PY) benchmarks/bench_rate_accuracy.py
+	$(PY) benchmarks/bench_sim.py
 
 clean-venv:
 	rm -rf $(VENV)

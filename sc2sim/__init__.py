@@ -1,2 +1,9 @@
-from importlib.metadata import version as _v
-__version__ = '0.1.0'
+"""sc2sim: a testbed for split computing with supervised compression (SC2)."""
+
+import warnings
+
+# compressai 1.2.8 calls torch.jit.script at import time, which torch 2.14 deprecates: not ours to fix,
+# and it would add two lines to every one-line error message.
+warnings.filterwarnings("ignore", message=r"`torch.jit.script` is deprecated", category=FutureWarning)
+
+__version__ = "0.1.0"

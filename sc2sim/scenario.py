@@ -25,6 +25,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from sc2sim.errors import ConfigError
+from sc2sim.naming import canonical_name
 
 # ---------------------------------------------------------------------------------------- helpers
 
@@ -47,7 +48,7 @@ PIPELINE_RE = re.compile(r"^(local|offload|split):[A-Za-z0-9_\-]+(\?[A-Za-z0-9_.
 def _pipeline_name(v: str) -> str:
     if not PIPELINE_RE.match(v):
         raise ValueError("must be a registry name STRATEGY:NAME[?key=value&...] with STRATEGY local, offload or split")
-    return v
+    return canonical_name(v)  # the spelling the profile table uses (parameters sorted)
 
 
 PipelineName = Annotated[str, AfterValidator(_pipeline_name)]

@@ -1,17 +1,11 @@
 """CLI command modules; each exposes ``register(app: typer.Typer) -> None``.
 
-Add a module here to add commands. Keep heavy imports inside the command bodies.
+Add a module here to add commands. Keep heavy imports (torch) inside the command bodies so that
+``sc2sim --help`` and the simulator commands start fast.
 """
 
 from __future__ import annotations
 
-from sc2sim.commands import models_cmds
+from sc2sim.commands import models_cmds, sim_cmds
 
-COMMAND_MODULES = [models_cmds]
-
-try:  # the simulator room registers run/devices/calibrate once it exists
-    from sc2sim.commands import sim_cmds
-
-    COMMAND_MODULES.append(sim_cmds)
-except ImportError:  # pragma: no cover - during bring-up only
-    pass
+COMMAND_MODULES = [models_cmds, sim_cmds]

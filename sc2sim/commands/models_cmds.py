@@ -15,7 +15,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def train(
-        what: str = typer.Argument(..., help="What to train: teacher | light."),
+        what: str = typer.Argument(..., help="What to train: teacher | light | student | codec."),
+        beta: Optional[float] = typer.Option(None, help="student: rate weight beta of the Entropic Student (bundled: see `sc2sim pipelines`)."),
+        lmbda: Optional[float] = typer.Option(None, help="codec: distortion weight lambda of the learned image codec."),
         epochs: Optional[int] = typer.Option(None, help="Epochs (default: the bundled recipe's)."),
         seed: int = typer.Option(0, help="Seed for initialisation, data order and augmentation."),
         threads: int = typer.Option(0, help="torch threads (0 = torch's default: all cores)."),
@@ -25,12 +27,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train a bundled model from a seed and write its weights and model card.
 
-        Reproduces sc2sim/weights/NAME.pt and NAME.json. The teacher takes about 15 min and the
-        light model about 3 min on 2 CPU cores.
+        Reproduces sc2sim/weights/NAME.pt and NAME.json: teacher, light, student-beta<B>
+        (`train student --beta B`) and codec-lmbda<L> (`train codec --lmbda L`). Students and
+        codecs need the trained teacher. Times on 2 CPU cores are in the README.
         """
         from sc2sim.train.cli_train import train_command
 
-        train_command(what, epochs=epochs, seed=seed, threads=threads, out=out, data_dir=data_dir, max_steps=max_steps)
+        train_command(what, beta=beta, lmbda=lmbda, epochs=epochs, seed=seed, threads=threads, out=out, data_dir=data_dir, max_steps=max_steps)
 
     @app.command()
     def pipelines(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:

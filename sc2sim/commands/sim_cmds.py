@@ -19,18 +19,14 @@ from sc2sim.errors import ConfigError
 
 def read_profile_table(path: Path) -> Any:
     """Read a profile table (Parquet) and its ``sc2sim`` metadata into ``DataFrame.attrs['sc2sim']``."""
-    import pyarrow.parquet as pq
+    from sc2sim.tables import read_table
 
     if not path.is_file():
         raise ConfigError(f"--profile: {str(path)!r} — no such file; give a Parquet table written by `sc2sim profile`")
     try:
-        table = pq.read_table(path)
+        return read_table(path)
     except Exception as err:  # noqa: BLE001 - any pyarrow failure is a bad input file
         raise ConfigError(f"--profile: {str(path)!r} — not a readable Parquet file ({err})") from None
-    df = table.to_pandas()
-    raw = (table.schema.metadata or {}).get(b"sc2sim")
-    df.attrs["sc2sim"] = json.loads(raw) if raw else {}
-    return df
 
 
 def _summary_table(summary: Any, title: str) -> Any:

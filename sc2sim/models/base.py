@@ -78,6 +78,17 @@ class Sc2Model(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102 - logits (B, classes)
         return self.forward_from(self.normalize(x), -1)
 
+    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:  # noqa: D102
+        # Entropy bottlenecks keep rANS tables whose sizes depend on training: resize them first
+        # (compressai's CompressionModel does the same).
+        from compressai.entropy_models import EntropyBottleneck
+        from compressai.models.utils import update_registered_buffers
+
+        for name, module in self.named_modules():
+            if isinstance(module, EntropyBottleneck):
+                update_registered_buffers(module, name, ["_quantized_cdf", "_offset", "_cdf_length"], state_dict)
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
     def n_params(self) -> int:
         """Number of parameters."""
         return sum(p.numel() for p in self.parameters())

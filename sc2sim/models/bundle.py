@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from sc2sim.atomic import atomic_write_bytes
 from sc2sim.errors import Sc2SimError
 from sc2sim.models.base import Sc2Model, build_model
 
@@ -27,19 +27,6 @@ WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 def weights_dir() -> Path:
     """Where bundled weights live; ``SC2SIM_WEIGHTS`` overrides (tests use a temporary folder)."""
     return Path(os.environ.get("SC2SIM_WEIGHTS", WEIGHTS_DIR))
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def file_sha256(path: Path) -> str:

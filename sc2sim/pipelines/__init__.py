@@ -4,10 +4,11 @@ Families: ``local:*`` (whole model on the device), ``offload:*`` (input compress
 edge), ``split:*`` (head on the device, compressed features on the wire, tail on the edge).
 """
 
-from sc2sim.pipelines import local, offload  # noqa: F401  (register families)
+from sc2sim.pipelines import local, offload, split_sc2  # noqa: F401  (register families)
+from sc2sim.pipelines import split_naive, learned  # noqa: F401
 from sc2sim.pipelines.base import PIPELINES, Param, Pipeline, build_pipeline, register_pipeline
 from sc2sim.pipelines.listing import describe_pipelines, print_pipelines
-from sc2sim.pipelines.naming import canonical_name, parse_name
+from sc2sim.naming import canonical_name, parse_name
 
 __all__ = ["PIPELINES", "Param", "Pipeline", "build_pipeline", "register_pipeline", "canonical_name",
            "parse_name", "describe_pipelines", "print_pipelines"]

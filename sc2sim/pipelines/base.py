@@ -21,7 +21,7 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 from sc2sim.errors import ConfigError
-from sc2sim.pipelines.naming import format_name, parse_name
+from sc2sim.naming import format_name, parse_name
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,10 @@ class Pipeline(ABC):
     def edge(self, payload: bytes) -> int:
         """Everything the edge server does for one payload."""
         return self.edge_compute(self.decode(payload))
+
+    def payload_only(self, payload: bytes) -> int:
+        """Bytes of coded data in ``payload`` without container or header (equal to ``len`` when there is none)."""
+        return len(payload)
 
     def fingerprint(self) -> str:
         """Identifies the exact behaviour (name plus weights hashes) for profile caching."""

@@ -13,7 +13,7 @@ import torch
 
 from sc2sim.models import load_bundled
 from sc2sim.pipelines.base import Param, Pipeline, register_pipeline
-from sc2sim.pipelines.image_codecs import decode_image, encode_image
+from sc2sim.pipelines.image_codecs import decode_image, encode_image, payload_only_bytes
 from sc2sim.pipelines.torch_util import argmax1, image_tensor, weights_tag
 
 _MODEL = Param(str, "teacher", "a bundled classifier: teacher or light", lambda v: v in ("teacher", "light"))
@@ -42,8 +42,11 @@ class ImageOffload(Pipeline):
     def decode(self, payload: bytes) -> np.ndarray:
         return decode_image(payload)
 
+    def payload_only(self, payload: bytes) -> int:
+        return payload_only_bytes(payload, self.FORMAT)
+
     def edge_compute(self, z: np.ndarray) -> int:
-        with torch.inference_mode():
+        with torch.no_grad():
             return argmax1(self.model(image_tensor(z)))
 
     def fingerprint(self) -> str:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import platform
-import tempfile
 import time
 import zlib
 from datetime import datetime, timezone
@@ -29,6 +28,8 @@ from typing import Any
 
 import numpy as np
 import yaml
+
+from sc2sim.atomic import atomic_write_text
 
 REFERENCE_ZLIB_S = 0.0650
 """Best CPU time (s) of :func:`_zlib_workload` on the reference core (the first calibration host,
@@ -173,15 +174,7 @@ def write_host_yaml(doc: dict[str, Any], path: str | Path) -> Path:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     header = "# Written by `sc2sim calibrate` (sc2sim/profiling/calibrate.py). Every number cites its source.\n"
-    fd, tmp = tempfile.mkstemp(prefix=".host.", suffix=".yaml.tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(header + yaml.safe_dump(doc, sort_keys=False, width=110, allow_unicode=True))
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return p
+    return atomic_write_text(p, header + yaml.safe_dump(doc, sort_keys=False, width=110, allow_unicode=True))
 
 
 def calibrate(out: str | Path, threads: int = 1, repeats: int = 7) -> dict[str, Any]:

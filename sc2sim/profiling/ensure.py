@@ -14,7 +14,8 @@ from sc2sim.ui import console as ui_console
 from sc2sim.data import load_dataset
 from sc2sim.pipelines import build_pipeline
 from sc2sim.profiling.measure import measure_pipeline
-from sc2sim.profiling.table import base_meta, cache_dir, cache_key, read_profile, write_parquet
+from sc2sim.profiling.table import base_meta, cache_dir, cache_key, read_profile
+from sc2sim.tables import write_table
 from sc2sim.train.common import progress_bar
 
 
@@ -46,7 +47,7 @@ def ensure_profile(pipelines: list[str], samples: int | None, dataset: str = "fa
                 for pipe, path in todo:
                     bar.update(0, info=pipe.name)
                     df = measure_pipeline(pipe, data, repeats, on_sample=lambda: bar.update(0, advance=1))
-                    write_parquet(df, path, base_meta(dataset, repeats, threads))
+                    write_table(df, path, base_meta(dataset, repeats, threads))
                     frames.append(df)
         finally:
             torch.set_num_threads(old)
@@ -66,6 +67,7 @@ def summarize_profile(table: pd.DataFrame) -> pd.DataFrame:
         "accuracy": g["correct"].mean(),
         "mean_bytes": g["payload_bytes"].mean(),
         "p95_bytes": g["payload_bytes"].quantile(0.95),
+        "mean_payload_only_bytes": g["payload_only_bytes"].mean(),
         "mobile_ms": g["mobile_ms"].mean(),
         "edge_ms": g["edge_ms"].mean(),
         "mobile_encode_ms": g["mobile_encode_ms"].mean(),
@@ -81,9 +83,9 @@ def print_profile_summary(table: pd.DataFrame, console: Console | None = None) -
     meta: dict[str, Any] = table.attrs.get("sc2sim", {})
     t = Table(title=f"profile: {meta.get('dataset', '?')}, {int(summary['samples'].max())} samples, "
                     f"host {meta.get('host', '?')}, {meta.get('threads', '?')} thread(s), median of {meta.get('repeats', '?')}")
-    for col in ("pipeline", "accuracy %", "mean B", "p95 B", "mobile ms", "edge ms", "mobile MFLOPs", "edge MFLOPs"):
+    for col in ("pipeline", "accuracy %", "mean B", "payload-only B", "p95 B", "mobile ms", "edge ms", "mobile MFLOPs", "edge MFLOPs"):
         t.add_column(col, justify="left" if col == "pipeline" else "right")
     for name, r in summary.iterrows():
-        t.add_row(str(name), f"{r.accuracy * 100:.2f}", f"{r.mean_bytes:.1f}", f"{r.p95_bytes:.0f}", f"{r.mobile_ms:.3f}",
+        t.add_row(str(name), f"{r.accuracy * 100:.2f}", f"{r.mean_bytes:.1f}", f"{r.mean_payload_only_bytes:.1f}", f"{r.p95_bytes:.0f}", f"{r.mobile_ms:.3f}",
                   f"{r.edge_ms:.3f}", f"{r.mobile_mflops:.2f}", f"{r.edge_mflops:.2f}")
     (console or ui_console()).print(t)

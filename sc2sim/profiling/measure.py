@@ -18,7 +18,7 @@ from sc2sim.data import ImageSet
 from sc2sim.pipelines.base import Pipeline
 from sc2sim.profiling.flops import count_flops
 
-COLUMNS = ["pipeline", "strategy", "sample", "label", "pred", "correct", "payload_bytes", "mobile_ms", "edge_ms",
+COLUMNS = ["pipeline", "strategy", "sample", "label", "pred", "correct", "payload_bytes", "payload_only_bytes", "mobile_ms", "edge_ms",
            "mobile_encode_ms", "edge_decode_ms", "mobile_flops", "edge_flops", "mobile_params", "edge_params"]
 
 
@@ -48,6 +48,7 @@ def measure_pipeline(pipe: Pipeline, data: ImageSet, repeats: int = 3,
     """Profile ``pipe`` on every sample of ``data``: one row per sample with the columns of :data:`COLUMNS`."""
     n = len(data)
     payload_bytes = np.zeros(n, np.int64)
+    payload_only = np.zeros(n, np.int64)
     preds = np.zeros(n, np.int64)
     times = np.zeros((n, 4))  # mobile compute, encode, decode, edge compute (median ms)
     pipe.edge(pipe.mobile(data.images[0]))  # warm-up: lazy init, allocator, codec tables
@@ -64,7 +65,7 @@ def measure_pipeline(pipe: Pipeline, data: ImageSet, repeats: int = 3,
                 raise RuntimeError(f"{pipe.name}: sample {i} encoded to different bytes on repeat {r}")
             z, reps[r, 2] = _timed(pipe.decode, payload)
             pred, reps[r, 3] = _timed(pipe.edge_compute, z)
-        payload_bytes[i], preds[i] = len(payload), pred
+        payload_bytes[i], preds[i], payload_only[i] = len(payload), pred, pipe.payload_only(payload)
         times[i] = np.median(reps, axis=0)
         if on_sample:
             on_sample()
@@ -73,7 +74,7 @@ def measure_pipeline(pipe: Pipeline, data: ImageSet, repeats: int = 3,
     labels = data.labels.astype(np.int64)
     return pd.DataFrame({
         "pipeline": pipe.name, "strategy": pipe.strategy, "sample": np.arange(n), "label": labels, "pred": preds,
-        "correct": preds == labels, "payload_bytes": payload_bytes,
+        "correct": preds == labels, "payload_bytes": payload_bytes, "payload_only_bytes": payload_only,
         "mobile_ms": times[:, 0] + times[:, 1], "edge_ms": times[:, 2] + times[:, 3],
         "mobile_encode_ms": times[:, 1], "edge_decode_ms": times[:, 2],
         "mobile_flops": mflops, "edge_flops": eflops, "mobile_params": mparams, "edge_params": eparams,

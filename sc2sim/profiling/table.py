@@ -8,7 +8,6 @@ run over M samples serves any request for N <= M samples.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import platform
@@ -17,13 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from sc2sim.models.bundle import atomic_write_bytes
+from sc2sim.tables import read_table, write_table
 
-META_KEY = b"sc2sim"
-VERSION = 1
+VERSION = 2
 
 
 def cache_dir() -> Path:
@@ -50,28 +46,14 @@ def cache_key(fingerprint: str, data_fp: str, repeats: int, threads: int) -> str
     return hashlib.sha256(blob).hexdigest()[:24]
 
 
-def write_parquet(df: pd.DataFrame, path: Path, meta: dict[str, Any]) -> Path:
-    """Write ``df`` to ``path`` atomically with ``meta`` as JSON under the schema key ``sc2sim``."""
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), META_KEY: json.dumps(meta).encode()})
-    buf = io.BytesIO()
-    pq.write_table(table, buf)
-    atomic_write_bytes(Path(path), buf.getvalue())
-    return Path(path)
-
-
 def read_profile(path: Path) -> pd.DataFrame:
     """Read a profile table; its metadata dict is in ``df.attrs["sc2sim"]``."""
-    table = pq.read_table(path)
-    df = table.to_pandas()
-    raw = (table.schema.metadata or {}).get(META_KEY)
-    df.attrs["sc2sim"] = json.loads(raw) if raw else {}
-    return df
+    return read_table(path)
 
 
 def write_profile(df: pd.DataFrame, path: Path) -> Path:
     """Write a profile table built by :func:`ensure_profile` (metadata from ``df.attrs``)."""
-    return write_parquet(df, path, df.attrs.get("sc2sim", {}))
+    return write_table(df, path, df.attrs.get("sc2sim", {}))
 
 
 def base_meta(dataset: str, repeats: int, threads: int) -> dict[str, Any]:

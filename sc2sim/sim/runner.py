@@ -7,8 +7,6 @@ writes ``requests.parquet``, ``summary.csv`` and ``summary.json`` atomically (te
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +14,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from sc2sim.atomic import atomic_write
 from sc2sim.devices import DeviceProfile, load_device
 from sc2sim.errors import ConfigError
 from sc2sim.scenario import Scenario, expand
@@ -23,6 +22,7 @@ from sc2sim.sim.des import simulate_des
 from sc2sim.sim.exact import Times, simulate_exact
 from sc2sim.sim.metrics import assemble, records_columns, summarize
 from sc2sim.sim.plan import Plan, build_plan, link_capacity, split_profile
+from sc2sim.tables import write_table
 
 ENGINES = ("auto", "simpy", "exact")
 
@@ -87,38 +87,18 @@ def simulate_scenario(sc: Scenario, profile: pd.DataFrame, engine: str = "auto",
     return RunResult(records, pd.DataFrame(summary), info)
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_results(out_dir: str | Path, result: RunResult, meta: dict[str, Any]) -> list[Path]:
     """Write ``requests.parquet`` (if records were kept), ``summary.csv`` and ``summary.json``."""
     out = Path(out_dir)
     written = []
     if result.records is not None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        def _parquet(tmp: Path) -> None:
-            table = pa.Table.from_pandas(result.records, preserve_index=False)
-            md = {**(table.schema.metadata or {}), b"sc2sim": json.dumps(meta, default=str).encode()}
-            pq.write_table(table.replace_schema_metadata(md), tmp)
-
-        _atomic_write(out / "requests.parquet", _parquet)
+        write_table(result.records, out / "requests.parquet", meta)
         written.append(out / "requests.parquet")
-    _atomic_write(out / "summary.csv", lambda tmp: result.summary.to_csv(tmp, index=False, float_format="%.6g"))
+    atomic_write(out / "summary.csv", lambda tmp: result.summary.to_csv(tmp, index=False, float_format="%.6g"))
     written.append(out / "summary.csv")
     rows = json.loads(result.summary.to_json(orient="records"))
     doc = {"meta": meta, "info": result.info, "summary": rows}
-    _atomic_write(out / "summary.json", lambda tmp: tmp.write_text(json.dumps(doc, indent=1, default=str)))
+    atomic_write(out / "summary.json", lambda tmp: tmp.write_text(json.dumps(doc, indent=1, default=str)))
     written.append(out / "summary.json")
     return written
 

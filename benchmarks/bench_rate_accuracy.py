@@ -1,0 +1,103 @@
+"""Rate-accuracy benchmark: accuracy vs mean payload bytes and host stage times for every pipeline.
+
+Runs ``ensure_profile`` (cached) on the Fashion-MNIST test set and prints a Markdown table for
+BENCHMARKS.md, plus two figures: accuracy vs mean bytes, and the SC2 paper's second view, the mobile
+encoder's size (parameters) against the data size.
+
+    .venv/bin/python benchmarks/bench_rate_accuracy.py                 # full test set, all families
+    .venv/bin/python benchmarks/bench_rate_accuracy.py --samples 1000 --set foundation
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+from pathlib import Path
+
+import torch
+
+from sc2sim.pipelines.bundled import bundled_values
+from sc2sim.profiling import ensure_profile, summarize_profile
+from sc2sim.profiling.table import host_id
+
+QUALITIES = (10, 30, 50, 70, 90)
+
+
+def pipeline_set(which: str) -> list[str]:
+    """Registry names of a benchmark set: ``foundation`` (issue 2) or ``all``."""
+    names = ["local:teacher", "local:light", "offload:png"]
+    names += [f"offload:jpeg?quality={q}" for q in QUALITIES]
+    names += [f"offload:webp?quality={q}" for q in QUALITIES]
+    names += [f"offload:avif?quality={q}" for q in QUALITIES]
+    if which == "foundation":
+        return names
+    names += [f"offload:jpeg?optimize=1&quality={q}" for q in QUALITIES]
+    names += [f"offload:learned?lmbda={v:g}" for v in bundled_values("codec-lmbda")]
+    names += [f"split:naive?bits={b}&codec=zlib&stage={k}" for k in range(4) for b in (8, 2)]
+    names += ["split:naive?bits=32&codec=none&stage=1"]
+    names += [f"split:sc2?beta={v:g}" for v in bundled_values("student-beta")]
+    return names
+
+
+def markdown(summary, title: str) -> str:
+    """The summary as a Markdown table."""
+    lines = [f"### {title}", "", "| pipeline | accuracy % | mean B | payload-only B | p95 B | mobile ms | edge ms | mobile MFLOPs | edge MFLOPs |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, r in summary.iterrows():
+        lines.append(f"| `{name}` | {r.accuracy * 100:.2f} | {r.mean_bytes:.1f} | {r.mean_payload_only_bytes:.1f} | {r.p95_bytes:.0f} | "
+                     f"{r.mobile_ms:.3f} | {r.edge_ms:.3f} | {r.mobile_mflops:.2f} | {r.edge_mflops:.2f} |")
+    return "\n".join(lines)
+
+
+def plot(table, summary, out: Path) -> None:
+    """accuracy-vs-bytes and encoder-size-vs-bytes figures (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def family(n: str) -> str:
+        head = n.split("?")[0]
+        return head + (" (optimized)" if "optimize=1" in n else "")
+
+    params = table.groupby("pipeline", sort=False)["mobile_params"].first()
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+    for fam in dict.fromkeys(family(n) for n in summary.index):
+        rows = summary[[family(n) == fam for n in summary.index]].sort_values("mean_bytes")
+        if fam.startswith("local"):
+            axes[0].axhline(rows.accuracy.iloc[0] * 100, ls=":", lw=1, label=f"{fam} (no uplink bytes)")
+            continue
+        axes[0].plot(rows.mean_bytes, rows.accuracy * 100, "o-", ms=4, label=fam)
+        axes[1].scatter(rows.mean_bytes, params[rows.index].clip(lower=1), label=fam, s=18)
+    axes[0].set(xscale="log", xlabel="mean payload bytes per image (wire, headers included)", ylabel="top-1 accuracy %",
+                title="Fashion-MNIST test set: accuracy vs data size")
+    axes[0].set_ylim(bottom=max(50, axes[0].get_ylim()[0]))
+    axes[1].set(xscale="log", yscale="log", xlabel="mean payload bytes per image", ylabel="mobile-side parameters (1 = none)",
+                title="encoder size vs data size")
+    for ax in axes:
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--set", choices=["foundation", "all"], default="all")
+    ap.add_argument("--samples", type=int, default=None, help="first N test samples (default: all 10k)")
+    ap.add_argument("--repeats", type=int, default=1, help="timing repeats per sample (bytes/accuracy do not depend on it)")
+    ap.add_argument("--figure", type=Path, default=Path("benchmarks/rate_accuracy.png"))
+    args = ap.parse_args()
+    table = ensure_profile(pipeline_set(args.set), args.samples, repeats=args.repeats, threads=1)
+    summary = summarize_profile(table)
+    print(f"machine: {host_id()}, {platform.python_version()}, torch {torch.__version__}, 1 torch thread, "
+          f"cores {os.cpu_count()}, date {dt.date.today()}, samples {int(summary.samples.max())}, timing repeats {args.repeats}\n")
+    print(markdown(summary, "accuracy vs bytes and host stage times"))
+    plot(table, summary, args.figure)
+    print(f"\nfigure: {args.figure}")
+
+
+if __name__ == "__main__":
+    main()

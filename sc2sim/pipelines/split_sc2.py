@@ -1,0 +1,58 @@
+"""Supervised compression for split computing: the Entropic Student (``split:sc2?beta=B``).
+
+Device: the student's encoder, then compressai's ``EntropyBottleneck.compress`` (rANS). Edge:
+``decompress``, the decoder (to the teacher's stage-1 feature shape), then the fine-tuned teacher
+tail. Bundled students: ``sc2sim/weights/student-beta<B>.pt``; ``sc2sim train student --beta B``
+makes a new one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from sc2sim.models import load_bundled
+from sc2sim.models.entropy import compress_latent, decompress_latent, prepare_for_coding
+from sc2sim.pipelines.base import Param, Pipeline, register_pipeline
+from sc2sim.pipelines.bundled import bundle_name
+from sc2sim.pipelines.torch_util import argmax1, image_tensor, weights_tag
+
+
+@register_pipeline("split", "sc2")
+class EntropicStudentSplit(Pipeline):
+    """Entropic Student: learned encoder + entropy bottleneck on the device, decoder + teacher tail on the edge."""
+
+    strategy = "split"
+    PARAMS = {"beta": Param(float, 0.08, "the rate weight of a bundled student (see sc2sim/weights/student-beta*.json)",
+                            lambda v: v > 0)}
+    HEADER = "none: the payload is exactly EntropyBottleneck.compress()'s rANS bytes; the latent shape is fixed by the model"
+    DOC = __doc__.split("\n\n")[0] if __doc__ else ""
+
+    def __init__(self, name: str, variant: str, params: dict[str, Any]) -> None:
+        super().__init__(name, variant, params)
+        self.bundle = bundle_name(name, "student-beta", "beta", params["beta"], "student")
+        self.model = load_bundled(self.bundle)
+        prepare_for_coding(self.model.entropy_bottleneck)
+        self.latent_hw = (7, 7)
+
+    def mobile_compute(self, image: np.ndarray) -> torch.Tensor:
+        with torch.no_grad():
+            return self.model.encode_latent(image_tensor(image))
+
+    def encode(self, x: torch.Tensor) -> bytes:
+        return compress_latent(self.model.entropy_bottleneck, x)
+
+    def decode(self, payload: bytes) -> torch.Tensor:
+        return decompress_latent(self.model.entropy_bottleneck, payload, self.latent_hw)
+
+    def edge_compute(self, z: torch.Tensor) -> int:
+        with torch.no_grad():
+            return argmax1(self.model.tail(self.model.decode_features(z)))
+
+    def fingerprint(self) -> str:
+        return f"{self.name}|{weights_tag(self.bundle)}"
+
+    def models(self) -> dict[str, list[Any]]:
+        return {"mobile": self.model.mobile_modules(), "edge": self.model.edge_modules()}

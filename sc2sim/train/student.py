@@ -1,0 +1,194 @@
+"""Two-stage training of the Entropic Student, as in the SC2 paper (Matsubara et al.).
+
+Stage 1 (feature matching + rate): the encoder, bottleneck and decoder learn to reproduce the frozen
+teacher's features at ``target_stage``: ``loss = MSE(decoder(y~), teacher_features) + beta * bpp``,
+where ``y~`` is the noisy latent and ``bpp`` the bits per input pixel from the bottleneck's
+likelihoods. The bottleneck's quantiles train on compressai's aux loss with their own optimiser.
+
+Stage 2 (knowledge distillation): encoder and bottleneck are frozen; the decoder and the tail (the
+teacher's remaining stages, initialised from it) are fine-tuned on rounded latents with
+``alpha * T^2 * KL(student/T || teacher/T) + (1 - alpha) * CE(labels)``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from rich.console import Console
+
+from sc2sim.data import ImageSet, load_fashion_mnist
+from sc2sim.models import build_model, load_bundled, save_bundle
+from sc2sim.models.entropy import aux_loss, aux_parameters, bpp, compress_latent, prepare_for_coding
+from sc2sim.models.student import EntropicStudent
+from sc2sim.train.common import augment, batches, progress_bar, seed_everything, to_tensors
+
+
+@dataclass
+class StudentRecipe:
+    """Hyper-parameters of the two-stage recipe (recorded in the model card)."""
+
+    beta: float = 0.08
+    stage1_epochs: int = 5
+    stage2_epochs: int = 5
+    batch_size: int = 128
+    lr: float = 1e-3
+    kd_alpha: float = 0.5
+    kd_temperature: float = 4.0
+    seed: int = 0
+    max_steps: int | None = None  # per stage (tests)
+
+
+def _steps(n: int, epochs: int, recipe: StudentRecipe) -> int:
+    total = ((n + recipe.batch_size - 1) // recipe.batch_size) * epochs
+    return min(total, recipe.max_steps) if recipe.max_steps is not None else total
+
+
+def _loop(n: int, steps: int, recipe: StudentRecipe, gen: torch.Generator):
+    done = 0
+    while done < steps:
+        for idx in batches(n, recipe.batch_size, gen):
+            if done >= steps:
+                return
+            yield done, idx
+            done += 1
+
+
+def train_stage1(student: EntropicStudent, teacher: torch.nn.Module, x: torch.Tensor, recipe: StudentRecipe,
+                 gen: torch.Generator, progress: bool = True) -> list[float]:
+    """Feature matching + beta x rate. Returns the per-step total losses."""
+    params = [p for m in (student.encoder, student.decoder) for p in m.parameters()]
+    params += [p for n, p in student.entropy_bottleneck.named_parameters() if not n.endswith("quantiles")]
+    opt = torch.optim.Adam(params, lr=recipe.lr)
+    aux_opt = torch.optim.Adam(aux_parameters(student), lr=recipe.lr)
+    steps = _steps(len(x), recipe.stage1_epochs, recipe)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1))
+    student.train()
+    teacher.eval()
+    losses = []
+    with progress_bar(f"student beta={recipe.beta:g} stage 1", steps, progress) as bar:
+        for _, idx in _loop(len(x), steps, recipe, gen):
+            xb = augment(x[idx], gen)
+            with torch.no_grad():
+                target = teacher.forward_to(xb, student.target_stage)
+            y_hat, lik = student.entropy_bottleneck(student.encode_latent(xb))
+            mse = F.mse_loss(student.decode_features(y_hat), target)
+            rate = bpp(lik, len(idx))
+            loss = mse + recipe.beta * rate
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            aux = aux_loss(student)
+            aux_opt.zero_grad(set_to_none=True)
+            aux.backward()
+            aux_opt.step()
+            losses.append(loss.item())
+            bar.update(0, advance=1, info=f"mse {mse.item():.3f} bpp {rate.item():.3f}")
+    return losses
+
+
+def train_stage2(student: EntropicStudent, teacher: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
+                 recipe: StudentRecipe, gen: torch.Generator, progress: bool = True) -> list[float]:
+    """Knowledge distillation of decoder + tail with the encoder and bottleneck frozen."""
+    for m in (student.encoder, student.entropy_bottleneck):
+        m.requires_grad_(False)
+        m.eval()
+    params = list(student.decoder.parameters()) + list(student.stages.parameters())
+    opt = torch.optim.Adam(params, lr=recipe.lr)
+    steps = _steps(len(x), recipe.stage2_epochs, recipe)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1))
+    student.decoder.train()
+    student.stages.train()
+    T, a = recipe.kd_temperature, recipe.kd_alpha
+    losses = []
+    with progress_bar(f"student beta={recipe.beta:g} stage 2", steps, progress) as bar:
+        for _, idx in _loop(len(x), steps, recipe, gen):
+            xb = augment(x[idx], gen)
+            with torch.no_grad():
+                t_logits = teacher(xb)
+                y_hat, _ = student.entropy_bottleneck(student.encode_latent(xb))  # eval mode: rounded
+            logits = student.tail(student.decode_features(y_hat))
+            kd = F.kl_div(F.log_softmax(logits / T, 1), F.softmax(t_logits / T, 1), reduction="batchmean") * T * T
+            loss = a * kd + (1 - a) * F.cross_entropy(logits, y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+            bar.update(0, advance=1, info=f"loss {loss.item():.3f}")
+    student.requires_grad_(True)
+    student.eval()
+    return losses
+
+
+@torch.no_grad()
+def evaluate_student(student: EntropicStudent, test: ImageSet, coded_samples: int = 1000) -> dict[str, float]:
+    """Test accuracy on rounded latents (all samples) and mean real rANS bytes (first ``coded_samples``)."""
+    student.eval()
+    prepare_for_coding(student.entropy_bottleneck)
+    x, y = to_tensors(test)
+    correct, est_bits = 0, 0.0
+    for i in range(0, len(x), 500):
+        out = student(x[i : i + 500])
+        correct += int((out["logits"].argmax(1) == y[i : i + 500]).sum())
+        est_bits += float(-torch.log2(out["likelihoods"]).sum())
+    m = min(coded_samples, len(x))
+    real = sum(len(compress_latent(student.entropy_bottleneck, student.encode_latent(x[i : i + 1]))) for i in range(m))
+    return {"test_accuracy": correct / len(x), "mean_bytes": real / m, "estimated_mean_bytes": est_bits / 8 / len(x)}
+
+
+def train_student(beta: float, train: ImageSet, teacher: torch.nn.Module, recipe: StudentRecipe | None = None,
+                  progress: bool = True, **arch: Any) -> tuple[EntropicStudent, dict[str, Any]]:
+    """Build a student for ``teacher`` and run both stages; returns the model and a log."""
+    recipe = recipe or StudentRecipe(beta=beta)
+    gen = seed_everything(recipe.seed)
+    student = build_model("student", teacher_widths=teacher.hparams.get("widths", [16, 32, 64, 128]), **arch)
+    student.load_teacher_tail(teacher)
+    x, y = to_tensors(train)
+    t0 = time.perf_counter()
+    l1 = train_stage1(student, teacher, x, recipe, gen, progress)
+    l2 = train_stage2(student, teacher, x, y, recipe, gen, progress)
+    return student, {"stage1_losses": l1, "stage2_losses": l2, "train_seconds": time.perf_counter() - t0}
+
+
+def train_student_command(beta: float, *, epochs: int | None, seed: int, out: Path | None, data_dir: str | None,
+                          max_steps: int | None) -> None:
+    """``sc2sim train student --beta B``: train, evaluate, and bundle as ``student-beta<B>``."""
+    from sc2sim.profiling.flops import count_flops
+
+    recipe = StudentRecipe(beta=beta, seed=seed, max_steps=max_steps)
+    if epochs:
+        recipe.stage1_epochs = recipe.stage2_epochs = epochs
+    train, test = load_fashion_mnist("train", data_dir), load_fashion_mnist("test", data_dir)
+    teacher = load_bundled("teacher")
+    student, log = train_student(beta, train, teacher, recipe)
+    metrics = evaluate_student(student, test)
+    x0 = torch.zeros(1, 1, 28, 28)
+    card = {
+        "task": "split computing (Entropic Student)", "recipe": asdict(recipe),
+        "data": {"train": train.name, "test": test.name, "train_samples": len(train), "test_samples": len(test)},
+        **metrics,
+        "encoder_flops": count_flops(lambda: student.encode_latent(x0)),
+        "edge_flops": count_flops(lambda: student.tail(student.decode_features(student.encode_latent(x0)))),
+        "encoder_params": sum(p.numel() for m in student.mobile_modules() for p in m.parameters()),
+        "params": student.n_params(),
+        "teacher": {"weights_sha256": load_bundled_card_sha("teacher")},
+        "train_seconds": round(log["train_seconds"], 1), "torch": torch.__version__, "threads": torch.get_num_threads(),
+    }
+    name = f"student-beta{beta:g}"
+    path = save_bundle(name, student, card, out)
+    Console().print(f"[bold]{name}[/]: test accuracy {metrics['test_accuracy'] * 100:.2f} %, mean {metrics['mean_bytes']:.1f} B "
+                    f"(estimate {metrics['estimated_mean_bytes']:.1f} B), encoder {card['encoder_flops'] / 1e6:.2f} MFLOPs, "
+                    f"{card['train_seconds']:.0f} s -> {path}")
+
+
+def load_bundled_card_sha(name: str) -> str:
+    """The weights sha256 recorded in a bundled model's card."""
+    from sc2sim.models import read_card
+
+    return read_card(name)["weights_sha256"]
