@@ -25,7 +25,7 @@ class EntropicStudentSplit(Pipeline):
     """Entropic Student: learned encoder + entropy bottleneck on the device, decoder + teacher tail on the edge."""
 
     strategy = "split"
-    PARAMS = {"beta": Param(float, 0.08, "the rate weight of a bundled student (see sc2sim/weights/student-beta*.json)",
+    PARAMS = {"beta": Param(float, 0.003, "the rate weight of a bundled student (see sc2sim/weights/student-beta*.json)",
                             lambda v: v > 0)}
     HEADER = "none: the payload is exactly EntropyBottleneck.compress()'s rANS bytes; the latent shape is fixed by the model"
     DOC = __doc__.split("\n\n")[0] if __doc__ else ""
