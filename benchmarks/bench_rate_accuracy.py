@@ -51,6 +51,34 @@ def markdown(summary, title: str) -> str:
     return "\n".join(lines)
 
 
+def headline(summary) -> str:
+    """The SC2 headline check: each student's accuracy gap to the teacher, and its bytes against the
+    smallest input-codec payload (any codec, any quality) that reaches the same accuracy."""
+    teacher = summary.loc["local:teacher", "accuracy"] if "local:teacher" in summary.index else float("nan")
+    codecs = summary[[n.startswith("offload:") for n in summary.index]]
+    students = summary[[n.startswith("split:sc2") for n in summary.index]]
+    lines = ["### SC2 headline: Entropic Student vs the smallest input codec at the same accuracy", "",
+             f"Teacher (local): {teacher * 100:.2f} %. Target: within 1.0 point of it at <= 1/4 of the bytes of the smallest "
+             "input-codec payload that reaches the same accuracy.", "",
+             "| student | accuracy % | gap to teacher (points) | mean B | smallest codec at >= that accuracy | its mean B | ratio | encoder MFLOPs (% of teacher) |",
+             "|---|---:|---:|---:|---|---:|---:|---:|"]
+    teacher_flops = summary.loc["local:teacher", "mobile_mflops"] if "local:teacher" in summary.index else float("nan")
+    for name, r in students.sort_values("mean_bytes").iterrows():
+        ok = codecs[codecs.accuracy >= r.accuracy]
+        if len(ok):
+            best = ok.mean_bytes.idxmin()
+            ref, ratio = f"`{best}`", f"{r.mean_bytes / ok.mean_bytes.min():.2f}"
+            ref_b = f"{ok.mean_bytes.min():.1f}"
+        else:
+            ref, ref_b, ratio = "none reaches it", "-", "-"
+        lines.append(f"| `{name}` | {r.accuracy * 100:.2f} | {(teacher - r.accuracy) * 100:.2f} | {r.mean_bytes:.1f} | {ref} | {ref_b} | "
+                     f"{ratio} | {r.mobile_mflops:.2f} ({100 * r.mobile_mflops / teacher_flops:.0f} %) |")
+    learned = summary[[n.startswith("offload:learned") for n in summary.index]]
+    if len(learned):
+        lines += ["", f"Learned input codec encoder: {learned.mobile_mflops.iloc[0]:.2f} MFLOPs on the device."]
+    return "\n".join(lines)
+
+
 def plot(table, summary, out: Path) -> None:
     """accuracy-vs-bytes and encoder-size-vs-bytes figures (PNG)."""
     import matplotlib
@@ -95,6 +123,9 @@ def main() -> None:
     print(f"machine: {host_id()}, {platform.python_version()}, torch {torch.__version__}, 1 torch thread, "
           f"cores {os.cpu_count()}, date {dt.date.today()}, samples {int(summary.samples.max())}, timing repeats {args.repeats}\n")
     print(markdown(summary, "accuracy vs bytes and host stage times"))
+    if any(n.startswith("split:sc2") for n in summary.index):
+        print()
+        print(headline(summary))
     plot(table, summary, args.figure)
     print(f"\nfigure: {args.figure}")
 

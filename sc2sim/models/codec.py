@@ -14,7 +14,6 @@ clamped here (the pipeline clamps and rounds to uint8). The model has no classif
 
 from __future__ import annotations
 
-from typing import Any
 
 import torch
 from compressai.entropy_models import EntropyBottleneck
@@ -24,7 +23,6 @@ from torch import nn
 from sc2sim.models.base import Sc2Model, register_model
 
 # rANS tables of the bottleneck: buffers whose size depends on the trained density (see load_state_dict)
-_CDF_BUFFERS = ("_quantized_cdf", "_offset", "_cdf_length")
 
 
 @register_model("codec")
@@ -67,15 +65,3 @@ class FactorizedPriorCodec(Sc2Model):
         """Modules that run on the edge server: the synthesis transform (the bottleneck's tables are shared)."""
         return [self.g_s]
 
-    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:  # type: ignore[override]
-        """Load weights, first resizing the bottleneck's rANS table buffers to the saved sizes.
-
-        ``EntropyBottleneck`` registers its CDF tables as empty buffers that ``update()`` fills; a
-        state_dict saved after ``update()`` holds them at their real size (as compressai's
-        ``CompressionModel.load_state_dict`` handles).
-        """
-        for buf in _CDF_BUFFERS:
-            key = f"entropy_bottleneck.{buf}"
-            if key in state_dict:
-                setattr(self.entropy_bottleneck, buf, torch.empty_like(state_dict[key]))
-        return super().load_state_dict(state_dict, strict=strict, assign=assign)
