@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.sc2sim-installed
 FMNIST := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 
-.PHONY: setup dataset run test bench clean-venv
+.PHONY: setup dataset run test bench weights clean-venv
 
 setup: $(STAMP) dataset
 
@@ -33,6 +33,19 @@ test: setup
 bench: setup
 	$(PY) benchmarks/bench_rate_accuracy.py
 	$(PY) benchmarks/bench_sim.py
+
+# Reproduce every bundled model from its seed: `make -B -j2 weights` (about an hour on 2 cores:
+# teacher and light first, then students and codecs on one thread each, two at a time).
+W            := sc2sim/weights
+STUDENT_BETAS := 0.0003 0.001 0.003 0.01 0.03
+CODEC_LMBDAS  := 0.0008 0.0025 0.0067 0.015 0.03 0.05
+weights: $(W)/teacher.pt $(W)/light.pt $(STUDENT_BETAS:%=$(W)/student-beta%.pt) $(CODEC_LMBDAS:%=$(W)/codec-lmbda%.pt)
+$(W)/teacher.pt $(W)/light.pt: | $(STAMP)
+	$(VENV)/bin/sc2sim train $(basename $(notdir $@))
+$(W)/student-beta%.pt: $(W)/teacher.pt
+	$(VENV)/bin/sc2sim train student --beta $* --threads 1
+$(W)/codec-lmbda%.pt: $(W)/teacher.pt
+	$(VENV)/bin/sc2sim train codec --lmbda $* --threads 1
 
 clean-venv:
 	rm -rf $(VENV)

@@ -48,7 +48,7 @@ def small_scenario(tmp_path: Path, **over) -> Path:
 
 def test_run_writes_records_and_summaries(tmp_path, profile, capsys):
     out = tmp_path / "out"
-    assert cli("run", str(ROOT / "scenarios" / "default.yaml"), "--out", str(out), "--profile", str(profile),
+    assert cli("run", "--no-report", str(ROOT / "scenarios" / "default.yaml"), "--out", str(out), "--profile", str(profile),
                "--no-progress") == 0
     assert sorted(p.name for p in out.iterdir()) == ["requests.parquet", "summary.csv", "summary.json"]
     rec = pd.read_parquet(out / "requests.parquet")
@@ -77,7 +77,7 @@ def test_engines_give_the_same_records(tmp_path, profile):
     sc = small_scenario(tmp_path)
     got = {}
     for engine in ("exact", "simpy"):
-        assert cli("run", str(sc), "--out", str(tmp_path / engine), "--profile", str(profile), "--engine", engine,
+        assert cli("run", "--no-report", "--no-report", str(sc), "--out", str(tmp_path / engine), "--profile", str(profile), "--engine", engine,
                    "--no-progress", "--quiet") == 0
         got[engine] = pd.read_parquet(tmp_path / engine / "requests.parquet")
     a, b = got["exact"], got["simpy"]
@@ -89,12 +89,12 @@ def test_engines_give_the_same_records(tmp_path, profile):
 def test_coupled_scenario_uses_simpy_and_refuses_exact(tmp_path, profile, capsys):
     sc = small_scenario(tmp_path, workload={"devices": 4, "arrival": {"kind": "poisson", "rate_hz": 5}, "requests": 200},
                         edge_server={"gpus": 1, "batching": {"max_batch": 4, "max_wait_ms": 2}})
-    assert cli("run", str(sc), "--out", str(tmp_path / "o"), "--profile", str(profile), "--no-progress", "--quiet") == 0
+    assert cli("run", "--no-report", str(sc), "--out", str(tmp_path / "o"), "--profile", str(profile), "--no-progress", "--quiet") == 0
     summary = pd.read_csv(tmp_path / "o" / "summary.csv")
     assert set(summary.loc[summary["strategy"] == "offload", "engine"]) == {"simpy"}
     assert set(summary.loc[summary["strategy"] == "local", "engine"]) == {"exact"}  # local never couples
     capsys.readouterr()
-    assert cli("run", str(sc), "--out", str(tmp_path / "o2"), "--profile", str(profile), "--engine", "exact") == 2
+    assert cli("run", "--no-report", str(sc), "--out", str(tmp_path / "o2"), "--profile", str(profile), "--engine", "exact") == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("sc2sim: error: --engine: 'exact'")
     assert not (tmp_path / "o2").exists()
@@ -103,16 +103,16 @@ def test_coupled_scenario_uses_simpy_and_refuses_exact(tmp_path, profile, capsys
 def test_user_errors_are_one_line_exit_2(tmp_path, profile, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\npipelines: [local:teacher]\nnetwork: {uplink: {bandwidth_mbps: -1}}\n")
-    assert cli("run", str(bad), "--out", str(tmp_path / "o"), "--profile", str(profile)) == 2
+    assert cli("run", "--no-report", str(bad), "--out", str(tmp_path / "o"), "--profile", str(profile)) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"sc2sim: error: {bad}: network.uplink.bandwidth_mbps: -1 — must be greater than 0"]
     sc = small_scenario(tmp_path, pipelines=["local:teacher", "split:sc2?beta=0.5"])
-    assert cli("run", str(sc), "--out", str(tmp_path / "o"), "--profile", str(profile)) == 2
+    assert cli("run", "--no-report", str(sc), "--out", str(tmp_path / "o"), "--profile", str(profile)) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "pipeline 'split:sc2?beta=0.5': not in the profile table" in err[0]
-    assert cli("run", str(sc), "--out", str(tmp_path / "o"), "--profile", str(tmp_path / "none.parquet")) == 2
+    assert cli("run", "--no-report", str(sc), "--out", str(tmp_path / "o"), "--profile", str(tmp_path / "none.parquet")) == 2
     assert "--profile" in capsys.readouterr().err
-    assert cli("run", str(sc), "--out", str(tmp_path / "o"), "--profile", str(profile), "--engine", "fast") == 2
+    assert cli("run", "--no-report", str(sc), "--out", str(tmp_path / "o"), "--profile", str(profile), "--engine", "fast") == 2
     assert "allowed: auto, simpy, exact" in capsys.readouterr().err
 
 
@@ -140,7 +140,7 @@ def test_run_without_profile_asks_ensure_profile(tmp_path, monkeypatch):
     fake.ensure_profile = ensure_profile
     monkeypatch.setitem(sys.modules, "sc2sim.profiling", fake)  # stands in for the torch side
     sc = small_scenario(tmp_path, samples=50)
-    assert cli("run", str(sc), "--out", str(tmp_path / "o"), "--repeats", "2", "--no-progress", "--quiet") == 0
+    assert cli("run", "--no-report", str(sc), "--out", str(tmp_path / "o"), "--repeats", "2", "--no-progress", "--quiet") == 0
     pipes = yaml.safe_load(sc.read_text())["pipelines"]
     assert calls == [(pipes, 50, "fashion-mnist", 2, 1)]
     assert len(pd.read_csv(tmp_path / "o" / "summary.csv")) == 2 * len(pipes)

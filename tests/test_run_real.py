@@ -20,7 +20,7 @@ def test_run_profiles_real_pipelines_and_keeps_their_accuracy(tmp_path):
     doc["workload"]["requests"] = 4000
     scenario = tmp_path / "tiny.yaml"
     scenario.write_text(yaml.safe_dump(doc))
-    proc = run_cli("run", str(scenario), "--out", str(tmp_path / "out"), "--repeats", "1", "--no-progress")
+    proc = run_cli("run", str(scenario), "--out", str(tmp_path / "out"), "--repeats", "1", "--no-progress", "--no-report")
     assert proc.returncode == 0, proc.stderr
     summary = pd.read_csv(tmp_path / "out" / "summary.csv")
     assert len(summary) == 4

@@ -77,6 +77,7 @@ def register(app: typer.Typer) -> None:
         data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Dataset folder when profiling."),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
         quiet: bool = typer.Option(False, "--quiet", help="Do not print the summary table."),
+        report: bool = typer.Option(True, "--report/--no-report", help="Also write report.html and figures/ into --out."),
     ) -> None:
         """Simulate every sweep point x pipeline of a scenario and write the request records and summary.
 
@@ -123,6 +124,10 @@ def register(app: typer.Typer) -> None:
         err.print(f"{info['requests']} requests simulated in {info['wall_s']:.2f} s "
                   f"({info['requests_per_s']:,.0f} req/s; engines {info['engines']}); wrote "
                   + ", ".join(str(p) for p in written))
+        if report:
+            from sc2sim.report import build_report
+
+            err.print(f"report: {build_report(out)}")
 
     @app.command()
     def devices(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:

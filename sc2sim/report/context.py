@@ -1,0 +1,86 @@
+"""What every figure and table must say: the scenario, the devices and network, and which numbers are
+measured on this host and which are modelled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sc2sim.report.data import RunData
+
+MEASURED = "measured"
+MODELLED = "modelled"
+
+# figure key -> provenance line
+PROVENANCE = {
+    "pareto": "accuracy: measured (real predictions on the profiled test samples); "
+              "latency: modelled (host-measured stage times mapped onto the device profiles, link model, queueing simulated)",
+    "latency_vs_bandwidth": "latency: modelled (device times from host-measured stage times, link and transport model, queueing simulated)",
+    "cdf": "latency: modelled (device times from host-measured stage times, link and transport model, queueing simulated)",
+    "breakdown": "compute parts: modelled from host-measured stage times; transfer and result: modelled link; "
+                 "queues: simulated",
+    "resources": "bytes: measured (exact payload lengths of real bitstreams); energy: modelled (device power and radio model); "
+                 "deadline-hit rate: modelled (from simulated latency)",
+}
+
+
+def _span(values: Any, unit: str) -> str:
+    v = sorted({float(x) for x in values if x == x})
+    if not v:
+        return "?"
+    if len(v) == 1:
+        return f"{v[0]:g} {unit}"
+    if len(v) <= 3:
+        return "/".join(f"{x:g}" for x in v) + f" {unit}"
+    return f"{v[0]:g}-{v[-1]:g} {unit} ({len(v)} values)"
+
+
+def _names(values: Any) -> str:
+    return "/".join(dict.fromkeys(str(x) for x in values))
+
+
+def devices_line(run: RunData) -> str:
+    """Mobile, edge and network in one line, e.g. ``mobile rpi4 -> edge t4 | uplink 1-50 Mbit/s ...``."""
+    s = run.summary
+    net = run.scenario_doc.get("network") or {}
+    up = []
+    traces = [t for t in s.get("trace", []) if isinstance(t, str) and t]
+    if traces:
+        up.append(f"trace {_names(traces)} x{_span(s['trace_scale'], '').strip()}")
+    if "bandwidth_mbps" in s and np.isfinite(s["bandwidth_mbps"].astype(float)).any():
+        up.append(_span(s["bandwidth_mbps"], "Mbit/s"))
+    if "delay_ms" in s:
+        up.append(f"{_span(s['delay_ms'], 'ms')} one-way")
+    if "loss" in s and (s["loss"].astype(float) > 0).any():
+        up.append(f"loss {_span(s['loss'], '')}".strip())
+    parts = [f"mobile {_names(s.get('mobile', ['?']))} -> edge {_names(s.get('edge', ['?']))}",
+             "uplink " + ", ".join(up)]
+    down = net.get("downlink") if isinstance(net, dict) else None
+    if isinstance(down, dict) and "bandwidth_mbps" in down:
+        parts.append(f"downlink {down['bandwidth_mbps']} Mbit/s")
+    extra = []
+    if "transport" in s:
+        extra.append(_names(s["transport"]).upper())
+    if isinstance(net, dict) and isinstance(net.get("radio"), str):
+        extra.append(f"{net['radio']} radio")
+    if isinstance(net, dict) and net.get("sharing") == "shared":
+        extra.append("shared cell")
+    if "devices" in s:
+        extra.append(f"{_span(s['devices'], 'device(s)')}")
+    if "rate_hz" in s:
+        extra.append(f"{_span(s['rate_hz'], 'req/s')} each")
+    return " | ".join(parts + [", ".join(extra)] if extra else parts)
+
+
+def header_line(run: RunData) -> str:
+    """``scenario NAME | devices line`` (plus a warning for synthetic profiles)."""
+    line = f"scenario {run.scenario} | {devices_line(run)}"
+    if run.synthetic:
+        line += " | SYNTHETIC profile: made-up numbers, for testing only"
+    return line
+
+
+def caption(run: RunData, key: str) -> str:
+    """The two-line footer of a figure: scenario and devices, then what is measured and modelled."""
+    return f"{header_line(run)}\n{PROVENANCE[key]}"

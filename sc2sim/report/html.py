@@ -1,0 +1,174 @@
+"""The self-contained HTML page: figures embedded as base64 PNG, tables inline, no external resources."""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sc2sim.report.context import PROVENANCE, devices_line, header_line
+from sc2sim.report.data import (
+    COMPONENTS,
+    Crossover,
+    RunData,
+    bandwidth_crossovers,
+    breakdown,
+    pareto_front,
+    sweep_axes,
+    winners,
+)
+from sc2sim.report.figures import Figure
+
+CSS = """
+body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:1.5em auto;max-width:1400px;color:#222;padding:0 1em}
+h1{font-size:1.6em;margin-bottom:.2em} h2{font-size:1.25em;margin-top:1.6em;border-bottom:1px solid #ddd}
+.sub{color:#555;margin-top:0} .warn{background:#fff3cd;border:1px solid #e0c060;padding:.5em 1em}
+table{border-collapse:collapse;font-size:.82em;margin:.5em 0} th,td{border:1px solid #ccc;padding:2px 6px}
+th{background:#f3f3f3;position:sticky;top:0} td.n{text-align:right;font-variant-numeric:tabular-nums}
+tr.win td{background:#eaf6ea} figure{margin:1em 0;border:1px solid #eee;padding:.5em}
+figure img{max-width:100%;height:auto;display:block} figcaption{font-size:.85em;color:#444}
+.prov td:first-child{font-weight:bold;white-space:nowrap} code{background:#f5f5f5;padding:0 2px}
+"""
+
+SUMMARY_COLS = [  # (column, header, format, scale)
+    ("point", "point", "{}", 1), ("pipeline", "pipeline", "{}", 1), ("strategy", "strategy", "{}", 1),
+    ("accuracy", "accuracy %", "{:.2f}", 100), ("latency_mean_ms", "mean ms", "{:.2f}", 1),
+    ("latency_p50_ms", "p50 ms", "{:.2f}", 1), ("latency_p95_ms", "p95 ms", "{:.2f}", 1),
+    ("latency_p99_ms", "p99 ms", "{:.2f}", 1), ("deadline_hit_rate", "deadline %", "{:.1f}", 100),
+    ("throughput_rps", "req/s", "{:.2f}", 1), ("mean_bytes", "payload B", "{:,.0f}", 1),
+    ("mean_wire_bytes", "wire B", "{:,.0f}", 1), ("mean_energy_j", "energy mJ", "{:.2f}", 1000),
+    ("requests", "requests", "{:,}", 1), ("engine", "engine", "{}", 1),
+]
+
+
+def esc(v: Any) -> str:
+    return html.escape(str(v), quote=True)
+
+
+def _cell(v: Any, fmt: str, scale: float) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return '<td class="n">-</td>'
+    if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+        return f'<td class="n">{esc(fmt.format(v * scale if scale != 1 else v))}</td>'
+    return f"<td>{esc(v)}</td>"
+
+
+def table(rows: list[list[str]], head: list[str] | None, row_class: list[str] | None = None) -> str:
+    """An HTML table from already-rendered ``<td>`` cells (no header row when ``head`` is None)."""
+    out = ["<table>"] + (["<thead><tr>", *(f"<th>{esc(h)}</th>" for h in head), "</tr></thead>"] if head else []) + ["<tbody>"]
+    for k, r in enumerate(rows):
+        cls = f' class="{row_class[k]}"' if row_class and row_class[k] else ""
+        out.append(f"<tr{cls}>" + "".join(r) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def summary_table(run: RunData, metric: str) -> str:
+    """The summary (one row per point x pipeline) with the Pareto front and the winner marked."""
+    s = run.summary.sort_values("point_index", kind="stable").copy()
+    extra = sweep_axes(s)
+    win = {(w["point"], w["winner"]) for w in winners(s, metric).to_dict("records")}
+    front = pd.Series(False, index=s.index)
+    for _, g in s.groupby("point", sort=False):
+        front[g.index] = pareto_front(g[metric].to_numpy(float), g["accuracy"].to_numpy(float))
+    cols = [c for c in SUMMARY_COLS if c[0] in s.columns]
+    head = [h for _, h, _, _ in cols[:1]] + extra + [h for _, h, _, _ in cols[1:]] + ["Pareto", "winner"]
+    rows, cls = [], []
+    for i, r in s.iterrows():
+        cells = [_cell(r[cols[0][0]], "{}", 1)] + [_cell(r[a], "{:g}" if isinstance(r[a], float) else "{}", 1) for a in extra]
+        cells += [_cell(r[c], f, sc) for c, _, f, sc in cols[1:]]
+        is_win = (r["point"], r["pipeline"]) in win
+        cells += [f"<td>{'yes' if front[i] else ''}</td>", f"<td>{'yes' if is_win else ''}</td>"]
+        rows.append(cells)
+        cls.append("win" if is_win else "")
+    return table(rows, head, cls)
+
+
+def breakdown_table(run: RunData) -> str:
+    """Mean latency parts (ms) per point x pipeline; they sum to the mean latency."""
+    bd = breakdown(run.records)
+    names = [c[0] for c in COMPONENTS]
+    rows = []
+    for r in bd.to_dict("records"):
+        total = sum(r[n] for n in names)
+        rows.append([_cell(r["point"], "{}", 1), _cell(r["pipeline"], "{}", 1)] + [_cell(r[n], "{:.3f}", 1) for n in names]
+                    + [_cell(total, "{:.3f}", 1), _cell(r["latency_mean_ms"], "{:.3f}", 1)])
+    return table(rows, ["point", "pipeline", *(f"{n} ms" for n in names), "sum of parts ms", "mean latency ms"])
+
+
+def _bw(v: float) -> str:
+    return f"{v:g} Mbit/s"
+
+
+def winners_html(run: RunData, metric: str) -> str:
+    """The winner per point (and the crossovers along bandwidth), in words."""
+    label = {"latency_mean_ms": "mean", "latency_p50_ms": "p50", "latency_p95_ms": "p95", "latency_p99_ms": "p99"}[metric]
+    w = winners(run.summary, metric)
+    bw_only = sweep_axes(run.summary) == ["bandwidth_mbps"]
+    items = []
+    for r in w.to_dict("records"):
+        where = _bw(r["bandwidth_mbps"]) if bw_only else r["point"]
+        runner = (f"; runner-up <code>{esc(r['runner_up'])}</code> is {r['margin_ms']:.2f} ms slower"
+                  if r["runner_up"] else "")
+        items.append(f"<li><b>{esc(where)}</b>: <code>{esc(r['winner'])}</code> ({esc(r['strategy'])}) wins at "
+                     f"{r['value_ms']:.2f} ms {label} latency, {r['accuracy'] * 100:.2f} % accuracy{runner}.</li>")
+    parts = [f"<p>Rule: the winner at a point is the pipeline with the lowest <b>{label}</b> latency "
+             "(ties: higher accuracy). It ignores accuracy otherwise; read it with the Pareto figure.</p>",
+             "<ul>" + "".join(items) + "</ul>"]
+    for title, cs in bandwidth_crossovers(run.summary, metric):
+        parts.append(_crossover_words(title, cs))
+    return "".join(parts)
+
+
+def _crossover_words(title: str, cs: list[Crossover]) -> str:
+    scope = f" ({esc(title)})" if title else ""
+    if not cs:
+        return f"<p>Crossovers{scope}: none — the same pipeline wins at every bandwidth.</p>"
+    lines = [f"<li><code>{esc(c.before)}</code> wins up to {_bw(c.lo)}, <code>{esc(c.after)}</code> from {_bw(c.hi)}; "
+             f"the curves cross near {c.at:.3g} Mbit/s.</li>" for c in cs]
+    return f"<p>Crossovers{scope}:</p><ul>{''.join(lines)}</ul>"
+
+
+def figure_html(fig: Figure) -> str:
+    """One figure as an embedded PNG with its caption."""
+    b64 = base64.b64encode(fig.png).decode("ascii")
+    return (f'<figure id="{esc(fig.key)}"><img src="data:image/png;base64,{b64}" alt="{esc(fig.title)}">'
+            f"<figcaption><b>{esc(fig.title)}</b>. {esc(fig.note)} Files: <code>figures/{esc(fig.key)}.png</code>, "
+            f"<code>figures/{esc(fig.key)}.svg</code>.</figcaption></figure>")
+
+
+def page(run: RunData, figures: list[Figure], metric: str) -> str:
+    """The whole report page."""
+    m = run.meta
+    pm = m.get("profile_meta") or {}
+    facts = [("scenario", run.scenario), ("scenario file", m.get("scenario_file", "?")),
+             ("devices and network", devices_line(run)), ("sweep", ", ".join(sweep_axes(run.summary)) or "none (one point)"),
+             ("points x pipelines", f"{len(run.points)} x {len(run.pipelines)}"),
+             ("profile", f"{m.get('profile', '?')} (dataset {pm.get('dataset', '?')}, host {pm.get('host', '?')}, "
+                         f"{pm.get('threads', '?')} thread(s), {pm.get('repeats', '?')} repeat(s))"),
+             ("engine", m.get("engine", "?")), ("created", f"{m.get('created', '?')} on {m.get('host', '?')}")]
+    facts_html = table([[f"<td>{esc(k)}</td>", f"<td>{esc(v)}</td>"] for k, v in facts], None)
+    prov = table([[f"<td>{esc(k)}</td>", f"<td>{esc(v)}</td>"] for k, v in PROVENANCE.items()], ["figure", "measured / modelled"])
+    warn = ('<p class="warn">This run used a <b>synthetic</b> profile table: the numbers are made up and only exercise '
+            "the simulator. Do not draw conclusions from them.</p>") if run.synthetic else ""
+    body = [
+        f"<h1>sc2sim report: {esc(run.scenario)}</h1>", f'<p class="sub">{esc(header_line(run))}</p>', warn, facts_html,
+        "<h2>Measured and modelled</h2>",
+        "<p><b>Measured</b> on this host: payload bytes (exact bitstreams), accuracy (real predictions), host stage "
+        "times. <b>Modelled</b>: device compute times (host times mapped onto the device profiles), the links and "
+        "transport, queueing (simulated), device energy.</p>", prov,
+        "<h2>Winner per point</h2>", winners_html(run, metric),
+        "<h2>Figures</h2>", *(figure_html(f) for f in figures),
+        "<h2>Summary</h2><p>One row per point x pipeline (as in <code>summary.csv</code>). <i>Pareto</i>: on the "
+        "latency-accuracy front of its point; <i>winner</i>: the lowest latency at its point (highlighted).</p>",
+        summary_table(run, metric),
+        "<h2>Latency breakdown</h2><p>Mean of each part over the point's requests, from the record timestamps "
+        "(see the breakdown figure for the derivation).</p>", breakdown_table(run),
+    ]
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>sc2sim report: {esc(run.scenario)}</title><style>{CSS}</style></head><body>\n"
+            + "\n".join(body) + "\n</body></html>\n")
