@@ -160,6 +160,21 @@ class EdgeServerSpec(_Strict):
     sharing: Literal["shared", "per_device"] = "shared"
 
 
+class PolicySpec(_Strict):
+    """How a request picks its pipeline: ``static`` (every pipeline is simulated on its own) or
+    ``adaptive`` (also simulate pipeline ``adaptive``: per request, the most accurate pipeline whose
+    latency, predicted from an EWMA of the observed uplink throughput, meets the deadline; see
+    :mod:`sc2sim.sim.policy`). ``policy: adaptive`` is short for ``{kind: adaptive}``.
+
+    ``ewma_alpha`` weighs the newest throughput sample; ``initial_mbps`` is the estimate before the
+    first transfer (default: the uplink's long-run mean rate).
+    """
+
+    kind: Literal["static", "adaptive"] = "static"
+    ewma_alpha: Annotated[float, Field(gt=0, le=1)] = 0.3
+    initial_mbps: PosF | None = None
+
+
 class Scenario(_Strict):
     """A whole scenario file (DESIGN section 4)."""
 
@@ -173,7 +188,7 @@ class Scenario(_Strict):
     network: NetworkSpec
     workload: WorkloadSpec = WorkloadSpec()
     edge_server: EdgeServerSpec = EdgeServerSpec()
-    policy: Literal["static", "adaptive"] = "static"
+    policy: Annotated[PolicySpec, BeforeValidator(lambda v: {"kind": v} if isinstance(v, str) else v)] = PolicySpec()
     _source: str = PrivateAttr("<scenario>")
     _source_dir: str = PrivateAttr(".")
 
@@ -373,8 +388,9 @@ def parse_scenario(raw: Any, source: str | Path = "<scenario>") -> Scenario:
         raise ConfigError(format_validation_error(src, err, raw, Scenario)) from None
     sc._source_dir = str(src.parent)
     sc._source = str(src)
-    if sc.policy == "adaptive":
-        raise ConfigError(f"{src}: policy: 'adaptive' — not implemented yet; allowed: static")
+    if sc.policy.kind == "adaptive" and sc.workload.deadline_ms is None:
+        raise ConfigError(f"{src}: policy: 'adaptive' — needs workload.deadline_ms (it picks the most accurate "
+                          "pipeline predicted to meet the deadline)")
     _check_references(sc, src)
     return sc
 

@@ -109,8 +109,8 @@ def test_semantic_errors(tmp_path):
     assert "network.uplink" in msg and "exactly one of bandwidth_mbps" in msg
     msg = error_of(tmp_path, base(network={"uplink": {"bandwidth_mbps": 5}, "downlink": {"trace": "x.up"}}))
     assert "network.downlink" in msg and "only supported on the uplink" in msg
-    msg = error_of(tmp_path, base(policy="adaptive"))
-    assert msg.endswith("policy: 'adaptive' — not implemented yet; allowed: static")
+    msg = error_of(tmp_path, base(policy="adaptive", workload={}))
+    assert "policy: 'adaptive' — needs workload.deadline_ms" in msg
     msg = error_of(tmp_path, base(mobile="rpi5"))
     assert ": mobile: 'rpi5' — allowed mobile devices:" in msg and "rpi4" in msg
     msg = error_of(tmp_path, base(edge=["t4", "v100"]))

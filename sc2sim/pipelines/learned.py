@@ -10,48 +10,17 @@ The payload is exactly the rANS bytes: the latent's shape (M x 7 x 7) is fixed b
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
 import torch
 
-from sc2sim.errors import ConfigError
 from sc2sim.models import load_bundled
-from sc2sim.models.bundle import weights_dir
 from sc2sim.models.entropy import compress_latent, decompress_latent, prepare_for_coding
 from sc2sim.pipelines.base import Param, register_pipeline
 from sc2sim.pipelines.offload import _MODEL, ImageOffload
+from sc2sim.pipelines.bundled import bundle_name
 from sc2sim.pipelines.torch_util import image_tensor, weights_tag
-
-_CODEC_RE = re.compile(r"^codec-lmbda(.+)\.json$")
-
-
-def bundled_lambdas() -> dict[float, str]:
-    """``{lmbda: bundle name}`` of every ``codec-lmbda*.json`` in the weights folder."""
-    folder = weights_dir()
-    out: dict[float, str] = {}
-    if folder.is_dir():
-        for path in folder.iterdir():
-            m = _CODEC_RE.match(path.name)
-            if m:
-                try:
-                    out[float(m.group(1))] = path.name[: -len(".json")]
-                except ValueError:
-                    continue
-    return out
-
-
-def codec_bundle_name(pipeline: str, lmbda: float) -> str:
-    """The bundle name for ``lmbda``; ConfigError listing the bundled values when there is none."""
-    bundled = bundled_lambdas()
-    for value, name in bundled.items():
-        if abs(value - lmbda) <= 1e-9 * max(1.0, abs(value)):
-            return name
-    allowed = ", ".join(f"{v:g}" for v in sorted(bundled)) or "none bundled"
-    raise ConfigError(f"pipeline {pipeline!r}: lmbda={lmbda:g} has no bundled codec — allowed: {allowed} "
-                      f"(train one with `sc2sim train codec --lmbda {lmbda:g}`)")
-
 
 @register_pipeline("offload", "learned")
 class LearnedOffload(ImageOffload):
@@ -67,7 +36,7 @@ class LearnedOffload(ImageOffload):
     DOC = __doc__
 
     def __init__(self, name: str, variant: str, params: dict[str, Any]) -> None:
-        self.codec_name = codec_bundle_name(name, float(params["lmbda"]))
+        self.codec_name = bundle_name(name, "codec-lmbda", "lmbda", float(params["lmbda"]), "codec")
         super().__init__(name, variant, params)
         self.codec = load_bundled(self.codec_name)
         prepare_for_coding(self.codec.entropy_bottleneck)
@@ -88,6 +57,9 @@ class LearnedOffload(ImageOffload):
         with torch.no_grad():
             x_hat = self.codec.g_s(self.decode_latent(payload))
         return x_hat.clamp(0.0, 1.0).mul(255.0).round().to(torch.uint8)[0, 0].numpy()
+
+    def payload_only(self, payload: bytes) -> int:
+        return len(payload)  # no container: the payload is the rANS stream alone
 
     def fingerprint(self) -> str:
         import compressai

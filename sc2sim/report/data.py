@@ -191,7 +191,7 @@ def winners(summary: pd.DataFrame, metric: str = "latency_mean_ms") -> pd.DataFr
             "strategy": best.get("strategy", ""), "value_ms": float(best[metric]), "accuracy": float(best["accuracy"]),
             "runner_up": "" if second is None else second["pipeline"],
             "margin_ms": math.nan if second is None else float(second[metric] - best[metric]),
-            "bandwidth_mbps": float(best["bandwidth_mbps"]) if "bandwidth_mbps" in g else math.nan,
+            "bandwidth_mbps": _number(best.get("bandwidth_mbps")),  # NaN for trace links
         })
     return pd.DataFrame(rows)
 
@@ -259,3 +259,11 @@ def bandwidth_crossovers(summary: pd.DataFrame, metric: str = "latency_mean_ms")
         piv = piv[[p for p in dict.fromkeys(g["pipeline"]) if p in piv.columns]]
         out.append((title, crossovers(piv.index.to_numpy(), {p: piv[p].to_numpy() for p in piv.columns})))
     return out
+
+
+def _number(value: object) -> float:
+    """``float(value)``, or NaN for None / non-numbers (a trace link has no bandwidth)."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan

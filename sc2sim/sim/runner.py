@@ -12,16 +12,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 from sc2sim.atomic import atomic_write
 from sc2sim.devices import DeviceProfile, load_device
 from sc2sim.errors import ConfigError
-from sc2sim.scenario import Scenario, expand
+from sc2sim.scenario import Point, Scenario, expand
 from sc2sim.sim.des import simulate_des
 from sc2sim.sim.exact import Times, simulate_exact
 from sc2sim.sim.metrics import assemble, records_columns, summarize
 from sc2sim.sim.plan import Plan, build_plan, link_capacity, split_profile
+from sc2sim.sim.policy import ADAPTIVE, adaptive_records, choice_mix, simulate_adaptive
 from sc2sim.tables import write_table
 
 ENGINES = ("auto", "simpy", "exact")
@@ -48,11 +50,66 @@ class RunResult:
     info: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class PointOutput:
+    """What one sweep point gives: record frames and summary rows (one per pipeline), engines, request count."""
+
+    frames: list[pd.DataFrame]
+    summary: list[dict[str, Any]]
+    engines: dict[str, int]
+    requests: int
+
+
+def simulate_point(point: Point, pipelines: list[str], rows: dict[str, Any], host: DeviceProfile, mobile: DeviceProfile,
+                   edge: DeviceProfile, cap: Any, engine: str = "auto", policy: Any = None,
+                   on_step: Callable[[str], None] | None = None) -> PointOutput:
+    """Simulate every pipeline of one sweep point (and the adaptive policy when ``policy.kind`` is adaptive).
+
+    The one inner loop behind both ``sc2sim run`` (:func:`simulate_scenario`) and ``sc2sim sweep``.
+    """
+    adaptive = policy is not None and policy.kind == "adaptive"
+    out = PointOutput([], [], {}, 0)
+    plans = []
+    for k, name in enumerate(pipelines):
+        r = rows[name]
+        plan = build_plan(point, r, k, host, mobile, edge, cap)
+        plans.append(plan)
+        times, used = run_plan(plan, engine)
+        out.engines[used] = out.engines.get(used, 0) + 1
+        rec = records_columns(point, plan, times, mobile, r.strategy, used)
+        if adaptive:
+            rec["chosen"], rec["bw_estimate_mbps"] = np.full(plan.n, name, dtype=object), np.full(plan.n, np.nan)
+        out.requests += plan.n
+        out.summary.append(summarize(point, name, r.strategy, used, rec["latency_s"], rec["correct"], rec["t_arrival"],
+                                     rec["t_done"], rec["payload_bytes"], rec["wire_bytes"], rec["energy_j"],
+                                     plan.deadline_s))
+        out.frames.append(rec)
+        if on_step:
+            on_step(f"{point.label} {name}")
+    if adaptive:  # the adaptive policy over the same plans (sequential state: SimPy, see sim/policy.py)
+        ar = simulate_adaptive(plans, [float(np.mean(rows[n].correct)) for n in pipelines],
+                               plans[0].deadline_s, policy.ewma_alpha, policy.initial_mbps)
+        out.engines["simpy"] = out.engines.get("simpy", 0) + 1
+        rec = adaptive_records(point, ar, mobile)
+        out.requests += ar.plan.n
+        row = summarize(point, ADAPTIVE, ADAPTIVE, "simpy", rec["latency_s"], rec["correct"], rec["t_arrival"],
+                        rec["t_done"], rec["payload_bytes"], rec["wire_bytes"], rec["energy_j"], ar.plan.deadline_s)
+        row["chosen_mix"] = choice_mix(ar.names, ar.chosen)
+        out.summary.append(row)
+        out.frames.append(rec)
+        if on_step:
+            on_step(f"{point.label} {ADAPTIVE}")
+    return out
+
+
 def simulate_scenario(sc: Scenario, profile: pd.DataFrame, engine: str = "auto", keep_records: bool = True,
                       on_step: Callable[[str], None] | None = None, profile_source: str = "profile") -> RunResult:
     """Simulate every point x pipeline of ``sc`` on the given profile table.
 
-    ``on_step(info)`` is called after each (point, pipeline) for progress reporting.
+    ``on_step(info)`` is called after each (point, pipeline) for progress reporting. With
+    ``policy: adaptive`` every point also gets pipeline ``adaptive`` (see :mod:`sc2sim.sim.policy`);
+    its records add ``chosen`` (the pipeline each request used) and ``bw_estimate_mbps``, its summary
+    row ``chosen_mix``.
     """
     rows = split_profile(profile, sc.pipelines, sc.samples, profile_source)
     host = load_device("host")
@@ -65,22 +122,17 @@ def simulate_scenario(sc: Scenario, profile: pd.DataFrame, engine: str = "auto",
     for point in expand(sc):
         mobile = devices.setdefault(point.mobile, load_device(point.mobile))
         edge = devices.setdefault(point.edge, load_device(point.edge))
-        cap = link_capacity(point, caps)
-        for k, name in enumerate(sc.pipelines):
-            r = rows[name]
-            plan = build_plan(point, r, k, host, mobile, edge, cap)
-            times, used = run_plan(plan, engine)
-            engines_used[used] = engines_used.get(used, 0) + 1
-            rec = records_columns(point, plan, times, mobile, r.strategy, used)
-            n_req += plan.n
-            summary.append(summarize(point, name, r.strategy, used, rec["latency_s"], rec["correct"], rec["t_arrival"],
-                                     rec["t_done"], rec["payload_bytes"], rec["wire_bytes"], rec["energy_j"],
-                                     plan.deadline_s))
-            if keep_records:
-                frames.append(rec)
-            if on_step:
-                on_step(f"{point.label} {name}")
+        res = simulate_point(point, sc.pipelines, rows, host, mobile, edge, link_capacity(point, caps), engine,
+                             sc.policy, on_step)
+        for k, v in res.engines.items():
+            engines_used[k] = engines_used.get(k, 0) + v
+        n_req += res.requests
+        summary.extend(res.summary)
+        if keep_records:
+            frames.extend(res.frames)
     records = assemble(frames) if keep_records else None
+    if records is not None and "chosen" in records:
+        records["chosen"] = records["chosen"].astype("category")
     elapsed = time.perf_counter() - t0
     info = {"engines": engines_used, "requests": n_req, "wall_s": elapsed,
             "requests_per_s": n_req / elapsed if elapsed > 0 else float("nan")}

@@ -1,0 +1,87 @@
+"""``sc2sim whatif``: the best pipeline per mobile device x edge device x uplink bandwidth.
+
+Imports stay light at module level (no torch): profiling loads torch inside the command only when no
+``--profile`` table is given.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from sc2sim.errors import ConfigError
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``whatif`` to the app."""
+
+    @app.command()
+    def whatif(
+        scenario: Optional[Path] = typer.Argument(None, help="Scenario YAML whose mobile/edge/bandwidth lists define the grid (optional)."),
+        out: Path = typer.Option(..., "--out", help="Folder for whatif.html, whatif-EDGE.png|svg, best.csv, summary.csv, verdict.txt."),
+        mobile: Optional[str] = typer.Option(None, "--mobile", help="Mobile devices, comma-separated (default rpi4,jetson-nano,phone-flagship)."),
+        edge: Optional[str] = typer.Option(None, "--edge", help="Edge devices, comma-separated (default t4,a100)."),
+        uplink: Optional[str] = typer.Option(None, "--uplink", help="Uplink bandwidths in Mbit/s, comma-separated (default 1,5,20,100)."),
+        pipelines: Optional[str] = typer.Option(None, "--pipelines", help="Pipelines, comma-separated (default: the scenario's, or the bundled set)."),
+        deadline_ms: Optional[float] = typer.Option(None, "--deadline-ms", help="Deadline in ms (default: the scenario's, or 100)."),
+        requests: Optional[int] = typer.Option(None, "--requests", help="Simulated requests per cell and pipeline."),
+        samples: Optional[int] = typer.Option(None, "--samples", help="Test samples to profile (default: the scenario's, or 1000)."),
+        profile: Optional[Path] = typer.Option(None, "--profile", help="Use this profile table (Parquet) instead of profiling."),
+        repeats: int = typer.Option(3, help="Timing repeats per sample when profiling."),
+        threads: int = typer.Option(1, help="torch threads when profiling."),
+        data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Dataset folder when profiling."),
+        progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    ) -> None:
+        """Which pipeline is best for each mobile device x bandwidth, one heatmap per edge device.
+
+        Best = the highest accuracy among pipelines whose p95 latency meets the deadline (ties: lower
+        p95); none meets it: the lowest p95. Prints one verdict line per mobile -> edge.
+        """
+        from rich.console import Console
+
+        from sc2sim.commands.sim_cmds import read_profile_table
+        from sc2sim.scenario import expand, load_yaml
+        from sc2sim.whatif import RULE, run_study, study_scenario, write_study
+
+        if deadline_ms is not None and deadline_ms <= 0:
+            raise ConfigError(f"--deadline-ms: {deadline_ms:g} — must be greater than 0")
+        if requests is not None and requests <= 0:
+            raise ConfigError(f"--requests: {requests} — must be greater than 0")
+        base, source = None, "<whatif>"
+        if scenario is not None:
+            base, source = load_yaml(scenario), str(scenario)
+            if not isinstance(base, dict):
+                raise ConfigError(f"{scenario}: (top level): not a mapping of scenario keys")
+        try:
+            sc = study_scenario(base, source, mobile=mobile, edge=edge, uplink=uplink, pipelines=pipelines,
+                                deadline_ms=deadline_ms, requests=requests, samples=samples)
+        except ConfigError as err:
+            if scenario is None:  # the options made the scenario: name them rather than a file
+                raise ConfigError(str(err).replace("<whatif>: mobile", "--mobile").replace("<whatif>: edge", "--edge")
+                                  .replace("<whatif>: pipelines", "--pipelines")
+                                  .replace("<whatif>: network.uplink.bandwidth_mbps", "--uplink")) from None
+            raise
+        if profile is not None:
+            table, psource = read_profile_table(profile), str(profile)
+        else:
+            from sc2sim.profiling import ensure_profile  # torch is imported only here
+
+            table = ensure_profile(sc.pipelines, sc.samples, dataset=sc.dataset, data_dir=data_dir,
+                                   repeats=repeats, threads=threads, progress=progress)
+            psource = "profile cache"
+        err = Console(stderr=True)
+        n_steps = len(expand(sc)) * len(sc.pipelines)
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("simulate"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err, disable=not progress, transient=True) as bar:
+            task = bar.add_task("", total=n_steps)
+            study = run_study(sc, table, profile_source=psource, on_step=lambda _i: bar.update(task, advance=1))
+        written = write_study(study, out)
+        print(f"rule: {RULE}")
+        for v in study.verdicts:
+            print(v.text)
+        err.print(f"{study.info['requests']} requests simulated in {study.info['wall_s']:.2f} s; wrote "
+                  + ", ".join(str(p) for p in written if p.suffix in (".html", ".csv", ".png")))
