@@ -28,3 +28,14 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "sc2sim.cli", *args], capture_output=True, text=True,
                           env=full_env, cwd=Path(__file__).resolve().parent.parent, timeout=600)
+
+
+def cli(*args: str) -> int:
+    """Run the sc2sim CLI in-process; returns the exit status."""
+    from sc2sim.cli import main
+
+    try:
+        main(list(args))
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from conftest import run_cli
 from PIL import Image
 
-from conftest import run_cli
 from sc2sim.data import load_dataset, load_fashion_mnist, load_imagefolder
 
 

@@ -8,8 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from conftest import cli
 
-from sc2sim.devices import available_devices, device_files, load_device, load_device_file, stage_cost_s
+from sc2sim.devices import (
+    available_devices,
+    device_files,
+    load_device,
+    load_device_file,
+    stage_cost_s,
+)
 from sc2sim.errors import ConfigError
 
 MOBILE = {"host", "rpi4", "jetson-nano", "jetson-orin-nano", "phone-flagship", "laptop-cpu"}
@@ -83,17 +90,6 @@ def test_gpu_time_is_fixed_plus_linear_in_batch():
     assert fixed == pytest.approx(c.overhead_ms / 1e3)
     batch = [fixed + b * per[0] for b in (1, 2, 8)]
     assert np.diff(batch) / np.array([1, 6]) == pytest.approx([per[0]] * 2)
-
-
-def cli(*args: str) -> int:
-    """Run the sc2sim CLI in-process; returns the exit status."""
-    from sc2sim.cli import main
-
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def test_devices_command_lists_profiles(capsys):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import run_cli
+
 from sc2sim.errors import ConfigError
 from sc2sim.pipelines import build_pipeline, canonical_name, parse_name
 

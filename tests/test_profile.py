@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import run_cli
 
 import sc2sim.profiling.ensure as ensure_mod
-from conftest import run_cli
 from sc2sim.models import load_bundled
 from sc2sim.pipelines import build_pipeline
 from sc2sim.profiling import ensure_profile, read_profile

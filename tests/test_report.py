@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import cli
 
 from sc2sim.report.data import (
     COMPONENTS,
@@ -29,16 +30,6 @@ from sc2sim.sim.synthetic import synthetic_profile, write_profile_parquet
 ROOT = Path(__file__).resolve().parents[1]
 PIPES = ["local:light", "offload:png", "offload:webp?quality=50"]
 FIGS = ["pareto", "latency_vs_bandwidth", "cdf", "breakdown", "resources"]
-
-
-def cli(*args: str) -> int:
-    from sc2sim.cli import main
-
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from conftest import cli
 
 from sc2sim.sim.synthetic import synthetic_profile, write_profile_parquet
 
@@ -17,17 +18,6 @@ ROOT = Path(__file__).resolve().parents[1]
 RECORD_COLUMNS = ["point", "pipeline", "device", "request", "t_arrival", "t_mobile_start", "t_mobile_end", "t_tx_start",
                   "t_tx_end", "t_edge_start", "t_edge_end", "t_done", "latency_s", "payload_bytes", "correct",
                   "deadline_met", "energy_j"]
-
-
-def cli(*args: str) -> int:
-    """Run the sc2sim CLI in-process; returns the exit status."""
-    from sc2sim.cli import main
-
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 @pytest.fixture(scope="module")

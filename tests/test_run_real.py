@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
-
 from conftest import run_cli
+
 from sc2sim.profiling import ensure_profile
 
 ROOT = Path(__file__).resolve().parents[1]

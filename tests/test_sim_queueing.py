@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from sc2sim.devices import load_device, single_call_s
-from sc2sim.network import ConstantCapacity, TransportModel, isolated_time_s, transfer_cost
+from sc2sim.network import (
+    ConstantCapacity,
+    TransportModel,
+    isolated_time_s,
+    transfer_cost,
+)
 from sc2sim.scenario import expand, parse_scenario
 from sc2sim.sim import manual_plan, simulate_des, simulate_exact
 from sc2sim.sim.energy import radio_energy_j

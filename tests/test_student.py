@@ -10,7 +10,12 @@ from sc2sim.data import ImageSet
 from sc2sim.errors import ConfigError
 from sc2sim.models import build_model, save_bundle
 from sc2sim.models.bundle import _load_cached
-from sc2sim.models.entropy import compress_latent, expected_bytes, prepare_for_coding, quantized_latent
+from sc2sim.models.entropy import (
+    compress_latent,
+    expected_bytes,
+    prepare_for_coding,
+    quantized_latent,
+)
 from sc2sim.pipelines import build_pipeline
 from sc2sim.pipelines.torch_util import image_tensor
 from sc2sim.train.student import StudentRecipe, train_student

@@ -19,21 +19,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from conftest import cli
 
 from sc2sim.sim.synthetic import synthetic_profile, write_profile_parquet
 
 ROOT = Path(__file__).resolve().parents[1]
 PIPES = ["local:teacher", "offload:webp?quality=50"]
-
-
-def cli(*args: str) -> int:
-    from sc2sim.cli import main
-
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def scenario(path: Path, bandwidths=(2, 10, 50), requests: int = 200) -> Path:

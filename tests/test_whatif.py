@@ -8,22 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import cli
 
 from sc2sim.sim.synthetic import synthetic_profile, write_profile_parquet
 from sc2sim.whatif import DEFAULT_PIPELINES, best_table, pick_best, verdicts
 
 ROOT = Path(__file__).resolve().parents[1]
 LIGHT, WEBP, TEACHER = "local:light", "offload:webp?quality=50", "local:teacher"
-
-
-def cli(*args: str) -> int:
-    from sc2sim.cli import main
-
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def _rows(bw, vals, mobile="rpi4", edge="t4"):

@@ -29,6 +29,19 @@ def read_profile_table(path: Path) -> Any:
         raise ConfigError(f"--profile: {str(path)!r} — not a readable Parquet file ({err})") from None
 
 
+def scenario_profile(sc: Any, profile: Path | None, *, repeats: int, threads: int, data_dir: str | None,
+                     progress: bool) -> tuple[Any, str]:
+    """The profile table a scenario runs on, and where it came from: ``--profile`` or the profile cache
+    (profiling whatever is missing; torch is imported only here)."""
+    if profile is not None:
+        return read_profile_table(profile), str(profile)
+    from sc2sim.profiling import ensure_profile
+
+    table = ensure_profile(sc.pipelines, sc.samples, dataset=sc.dataset, data_dir=data_dir,
+                           repeats=repeats, threads=threads, progress=progress)
+    return table, "profile cache"
+
+
 def _summary_table(summary: Any, title: str) -> Any:
     from rich.table import Table
 
@@ -92,14 +105,8 @@ def register(app: typer.Typer) -> None:
         if engine not in ENGINES:
             raise ConfigError(f"--engine: {engine!r} — allowed: {', '.join(ENGINES)}")
         sc = load_scenario(scenario)
-        if profile is not None:
-            table, source = read_profile_table(profile), str(profile)
-        else:
-            from sc2sim.profiling import ensure_profile  # torch is imported only here
-
-            table = ensure_profile(sc.pipelines, sc.samples, dataset=sc.dataset, data_dir=data_dir,
-                                   repeats=repeats, threads=threads, progress=progress)
-            source = "profile cache"
+        table, source = scenario_profile(sc, profile, repeats=repeats, threads=threads, data_dir=data_dir,
+                                         progress=progress)
         points = expand(sc)
         err = Console(stderr=True)
         _warn_threads(err, table.attrs.get("sc2sim", {}))

@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
         from sc2sim.commands.sim_cmds import (
             _summary_table,
             _warn_threads,
-            read_profile_table,
+            scenario_profile,
         )
         from sc2sim.scenario import load_scenario
         from sc2sim.sim import ENGINES, split_profile, write_results
@@ -66,14 +66,8 @@ def register(app: typer.Typer) -> None:
         if connect_timeout <= 0:
             raise ConfigError(f"--connect-timeout: {connect_timeout:g} — must be greater than 0")
         sc = load_scenario(scenario)
-        if profile is not None:
-            table, source = read_profile_table(profile), str(profile)
-        else:
-            from sc2sim.profiling import ensure_profile  # torch is imported only here
-
-            table = ensure_profile(sc.pipelines, sc.samples, dataset=sc.dataset, data_dir=data_dir,
-                                   repeats=repeats, threads=threads, progress=progress)
-            source = "profile cache"
+        table, source = scenario_profile(sc, profile, repeats=repeats, threads=threads, data_dir=data_dir,
+                                         progress=progress)
         rows = split_profile(table, sc.pipelines, sc.samples, source)
         err = Console(stderr=True)
         _warn_threads(err, table.attrs.get("sc2sim", {}))

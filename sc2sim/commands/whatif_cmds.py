@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         """
         from rich.console import Console
 
-        from sc2sim.commands.sim_cmds import read_profile_table
+        from sc2sim.commands.sim_cmds import scenario_profile
         from sc2sim.scenario import expand, load_yaml
         from sc2sim.whatif import RULE, run_study, study_scenario, write_study
 
@@ -63,14 +63,8 @@ def register(app: typer.Typer) -> None:
                                   .replace("<whatif>: pipelines", "--pipelines")
                                   .replace("<whatif>: network.uplink.bandwidth_mbps", "--uplink")) from None
             raise
-        if profile is not None:
-            table, psource = read_profile_table(profile), str(profile)
-        else:
-            from sc2sim.profiling import ensure_profile  # torch is imported only here
-
-            table = ensure_profile(sc.pipelines, sc.samples, dataset=sc.dataset, data_dir=data_dir,
-                                   repeats=repeats, threads=threads, progress=progress)
-            psource = "profile cache"
+        table, psource = scenario_profile(sc, profile, repeats=repeats, threads=threads, data_dir=data_dir,
+                                         progress=progress)
         err = Console(stderr=True)
         n_steps = len(expand(sc)) * len(sc.pipelines)
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
