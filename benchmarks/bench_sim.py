@@ -26,7 +26,7 @@ from sc2sim.sim.plan import build_plan, link_capacity, split_profile
 from sc2sim.sim.synthetic import synthetic_profile
 
 PIPES8 = ["local:teacher", "local:light", "offload:png", "offload:jpeg?quality=50", "offload:webp?quality=50",
-          "offload:avif?quality=50", "split:sc2?beta=0.08", "split:naive?layer=2&bits=8"]
+          "offload:avif?quality=50", "split:sc2?beta=0.003", "split:naive?bits=2&stage=3"]
 
 
 def machine() -> str:

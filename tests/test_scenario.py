@@ -41,11 +41,12 @@ def test_shipped_scenarios_load_and_expand():
     names = {p.stem for p in SCENARIOS}
     assert {"default", "wifi-sweep", "lte-trace", "crowded-cell", "deadline-study"} <= names
     counts = {p.stem: len(expand(load_scenario(p))) for p in SCENARIOS}
-    assert counts["default"] == 6 and counts["wifi-sweep"] == 7 and counts["lte-trace"] == 3
+    assert counts["default"] == 9 and counts["wifi-sweep"] == 7 and counts["lte-trace"] == 3
     assert counts["crowded-cell"] == 2 and counts["deadline-study"] == 2 * 2 * 4
     default = load_scenario(ROOT / "scenarios" / "default.yaml")
     assert default.pipelines == ["local:teacher", "local:light", "offload:png", "offload:jpeg?quality=50",
-                                 "offload:webp?quality=50", "offload:avif?quality=50"]
+                                 "offload:webp?quality=50", "offload:learned?lmbda=0.0067",
+                                 "split:naive?bits=2&stage=3", "split:sc2?beta=0.003"]
     assert default.workload.requests == 1000 and default.mobile == ["rpi4"] and default.edge == ["t4"]
 
 

@@ -16,7 +16,7 @@ from sc2sim.sim.synthetic import synthetic_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 FIELDS = ["t_mobile_start", "t_mobile_end", "t_tx_start", "t_tx_end", "t_edge_start", "t_edge_end", "t_done"]
-PIPES = ["local:teacher", "offload:webp?quality=50", "offload:png", "split:sc2?beta=0.08"]
+PIPES = ["local:teacher", "offload:webp?quality=50", "offload:png", "split:sc2?beta=0.003"]
 
 
 def plans(doc: dict, requests: int = 3000):
