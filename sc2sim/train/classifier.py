@@ -16,7 +16,7 @@ from torch import nn
 
 from sc2sim.data import ImageSet
 from sc2sim.models.base import Sc2Model
-from sc2sim.train.common import accuracy, augment, batches, progress_bar, seed_everything, to_tensors
+from sc2sim.train.common import accuracy, augment, batches, optimizer_step, progress_bar, seed_everything, to_tensors
 
 
 @dataclass
@@ -53,10 +53,7 @@ def train_classifier(model: Sc2Model, train: ImageSet, recipe: ClassifierRecipe,
                 if step >= total:
                     break
                 loss = loss_fn(model(augment(x[idx], gen)), y[idx])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
+                optimizer_step(loss, opt, sched)
                 losses.append(loss.item())
                 step += 1
                 bar.update(0, advance=1, info=f"epoch {1 + step // steps_per_epoch} loss {loss.item():.3f}")

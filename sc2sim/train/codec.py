@@ -25,8 +25,8 @@ from rich.console import Console
 from sc2sim.data import ImageSet, load_fashion_mnist
 from sc2sim.models import build_model, load_bundled, read_card, save_bundle
 from sc2sim.models.codec import FactorizedPriorCodec
-from sc2sim.models.entropy import aux_loss, aux_parameters, bpp, main_parameters, prepare_for_coding
-from sc2sim.train.common import augment, batches, predict, progress_bar, seed_everything, to_tensors
+from sc2sim.models.entropy import aux_parameters, bpp, main_parameters, prepare_for_coding
+from sc2sim.train.common import augment, aux_step, batches, optimizer_step, predict, progress_bar, seed_everything, to_tensors
 
 
 @dataclass
@@ -77,20 +77,12 @@ def train_codec(model: FactorizedPriorCodec, train: ImageSet, recipe: CodecRecip
                 xb = augment(x[idx], gen) if recipe.augment else x[idx]
                 out = model(xb)
                 loss, rate, mse = rd_loss(out, xb, recipe.lmbda)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if recipe.clip_max_norm > 0:
-                    torch.nn.utils.clip_grad_norm_(main_parameters(model), recipe.clip_max_norm)
-                opt.step()
-                sched.step()
-                aux = aux_loss(model)
-                aux_opt.zero_grad(set_to_none=True)
-                aux.backward()
-                aux_opt.step()
+                optimizer_step(loss, opt, sched, main_parameters(model), recipe.clip_max_norm)
+                aux = aux_step(model, aux_opt)
                 log["losses"].append(loss.item())
                 log["bpp"].append(rate.item())
                 log["mse"].append(mse.item())
-                log["aux"].append(aux.item())
+                log["aux"].append(aux)
                 step += 1
                 psnr = 10 * math.log10(1.0 / max(mse.item(), 1e-10))
                 bar.update(0, advance=1, info=f"epoch {1 + step // steps_per_epoch} loss {loss.item():.3f} "

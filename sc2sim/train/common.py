@@ -50,6 +50,27 @@ def batches(n: int, batch_size: int, gen: torch.Generator, shuffle: bool = True)
         yield order[i : i + batch_size]
 
 
+def optimizer_step(loss: torch.Tensor, opt: torch.optim.Optimizer, sched: object | None = None,
+                   clip_params: list[torch.nn.Parameter] | None = None, clip_max_norm: float = 0.0) -> None:
+    """One optimiser step on ``loss`` (optional gradient clipping, then the scheduler's step)."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if clip_params is not None and clip_max_norm > 0:
+        torch.nn.utils.clip_grad_norm_(clip_params, clip_max_norm)
+    opt.step()
+    if sched is not None:
+        sched.step()
+
+
+def aux_step(model: torch.nn.Module, aux_opt: torch.optim.Optimizer) -> float:
+    """One step of compressai's auxiliary loss (the entropy bottleneck's quantiles); returns its value."""
+    from sc2sim.models.entropy import aux_loss
+
+    aux = aux_loss(model)
+    optimizer_step(aux, aux_opt)
+    return aux.item()
+
+
 @torch.no_grad()
 def predict(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """Class predictions of ``model`` (eval mode) for float inputs ``x``."""

@@ -23,9 +23,9 @@ from rich.console import Console
 
 from sc2sim.data import ImageSet, load_fashion_mnist
 from sc2sim.models import build_model, load_bundled, save_bundle
-from sc2sim.models.entropy import aux_loss, aux_parameters, bpp, compress_latent, prepare_for_coding
+from sc2sim.models.entropy import aux_parameters, bpp, compress_latent, prepare_for_coding
 from sc2sim.models.student import EntropicStudent
-from sc2sim.train.common import augment, batches, progress_bar, seed_everything, to_tensors
+from sc2sim.train.common import augment, aux_step, batches, optimizer_step, progress_bar, seed_everything, to_tensors
 
 
 @dataclass
@@ -79,14 +79,8 @@ def train_stage1(student: EntropicStudent, teacher: torch.nn.Module, x: torch.Te
             mse = F.mse_loss(student.decode_features(y_hat), target)
             rate = bpp(lik, len(idx))
             loss = mse + recipe.beta * rate
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            aux = aux_loss(student)
-            aux_opt.zero_grad(set_to_none=True)
-            aux.backward()
-            aux_opt.step()
+            optimizer_step(loss, opt, sched)
+            aux_step(student, aux_opt)
             losses.append(loss.item())
             bar.update(0, advance=1, info=f"mse {mse.item():.3f} bpp {rate.item():.3f}")
     return losses
@@ -115,10 +109,7 @@ def train_stage2(student: EntropicStudent, teacher: torch.nn.Module, x: torch.Te
             logits = student.tail(student.decode_features(y_hat))
             kd = F.kl_div(F.log_softmax(logits / T, 1), F.softmax(t_logits / T, 1), reduction="batchmean") * T * T
             loss = a * kd + (1 - a) * F.cross_entropy(logits, y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
+            optimizer_step(loss, opt, sched)
             losses.append(loss.item())
             bar.update(0, advance=1, info=f"loss {loss.item():.3f}")
     student.requires_grad_(True)
