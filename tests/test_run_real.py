@@ -33,3 +33,15 @@ def test_run_profiles_real_pipelines_and_keeps_their_accuracy(tmp_path):
     drawn = rec[rec.pipeline == "offload:webp?quality=30"]
     assert "sample" in drawn.columns
     assert (drawn["payload_bytes"].to_numpy() == webp.loc[drawn["sample"]].to_numpy()).all()
+
+
+def test_a_bad_pipeline_parameter_in_a_scenario_names_the_file_and_field(tmp_path, capsys):
+    from conftest import cli
+
+    doc = yaml.safe_load((ROOT / "scenarios" / "default.yaml").read_text())
+    doc["pipelines"] = ["offload:webp?quality=500"]
+    scenario = tmp_path / "bad.yaml"
+    scenario.write_text(yaml.safe_dump(doc))
+    assert cli("run", str(scenario), "--out", str(tmp_path / "o"), "--no-progress") == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"sc2sim: error: {scenario}: pipelines: pipeline 'offload:webp?quality=500': quality='500' — allowed: an integer 1-100"

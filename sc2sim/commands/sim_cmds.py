@@ -37,8 +37,13 @@ def scenario_profile(sc: Any, profile: Path | None, *, repeats: int, threads: in
         return read_profile_table(profile), str(profile)
     from sc2sim.profiling import ensure_profile
 
-    table = ensure_profile(sc.pipelines, sc.samples, dataset=sc.dataset, data_dir=data_dir,
-                           repeats=repeats, threads=threads, progress=progress)
+    try:
+        table = ensure_profile(sc.pipelines, sc.samples, dataset=sc.dataset, data_dir=data_dir,
+                               repeats=repeats, threads=threads, progress=progress)
+    except ConfigError as err:  # a pipeline name the registry rejects: say which file and field
+        if str(err).startswith("pipeline "):
+            raise ConfigError(f"{getattr(sc, '_source', 'scenario')}: pipelines: {err}") from None
+        raise
     return table, "profile cache"
 
 
