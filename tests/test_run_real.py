@@ -45,3 +45,19 @@ def test_a_bad_pipeline_parameter_in_a_scenario_names_the_file_and_field(tmp_pat
     assert cli("run", str(scenario), "--out", str(tmp_path / "o"), "--no-progress") == 2
     err = capsys.readouterr().err.strip()
     assert err == f"sc2sim: error: {scenario}: pipelines: pipeline 'offload:webp?quality=500': quality='500' — allowed: an integer 1-100"
+
+
+def test_samples_override_profiles_that_many(tmp_path):
+    from conftest import cli
+
+    doc = yaml.safe_load((ROOT / "scenarios" / "default.yaml").read_text())
+    doc.update(pipelines=["local:light"], samples=1000)
+    doc["network"]["uplink"]["bandwidth_mbps"] = 5
+    doc["workload"]["requests"] = 50
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump(doc))
+    assert cli("run", str(scenario), "--out", str(tmp_path / "o"), "--samples", "25", "--repeats", "1",
+               "--no-progress", "--no-report", "--quiet") == 0
+    rec = pd.read_parquet(tmp_path / "o" / "requests.parquet")
+    assert rec["sample"].max() < 25
+    assert cli("run", str(scenario), "--out", str(tmp_path / "o"), "--samples", "-3") == 2

@@ -29,6 +29,19 @@ def read_profile_table(path: Path) -> Any:
         raise ConfigError(f"--profile: {str(path)!r} — not a readable Parquet file ({err})") from None
 
 
+def parse_samples(text: str) -> int | None:
+    """``--samples`` value: a positive integer, or ``all`` (None: the whole test set)."""
+    if text.strip().lower() == "all":
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n <= 0:
+        raise ConfigError(f"--samples: {text!r} — allowed: a positive integer or 'all'")
+    return n
+
+
 def scenario_profile(sc: Any, profile: Path | None, *, repeats: int, threads: int, data_dir: str | None,
                      progress: bool) -> tuple[Any, str]:
     """The profile table a scenario runs on, and where it came from: ``--profile`` or the profile cache
@@ -95,6 +108,7 @@ def register(app: typer.Typer) -> None:
         data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Dataset folder when profiling."),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
         quiet: bool = typer.Option(False, "--quiet", help="Do not print the summary table."),
+        samples: Optional[str] = typer.Option(None, "--samples", help="Override the scenario's profiled test samples: N or 'all' (the whole test set)."),
         report: bool = typer.Option(True, "--report/--no-report", help="Also write report.html and figures/ into --out."),
     ) -> None:
         """Simulate every sweep point x pipeline of a scenario and write the request records and summary.
@@ -110,6 +124,8 @@ def register(app: typer.Typer) -> None:
         if engine not in ENGINES:
             raise ConfigError(f"--engine: {engine!r} — allowed: {', '.join(ENGINES)}")
         sc = load_scenario(scenario)
+        if samples is not None:
+            sc.samples = parse_samples(samples)
         table, source = scenario_profile(sc, profile, repeats=repeats, threads=threads, data_dir=data_dir,
                                          progress=progress)
         points = expand(sc)
