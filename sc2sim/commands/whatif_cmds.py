@@ -42,7 +42,8 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from sc2sim.commands.sim_cmds import scenario_profile
-        from sc2sim.scenario import expand, load_yaml
+        from sc2sim.config import load_yaml
+        from sc2sim.scenario import expand
         from sc2sim.whatif import RULE, run_study, study_scenario, write_study
 
         if deadline_ms is not None and deadline_ms <= 0:

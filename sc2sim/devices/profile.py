@@ -145,7 +145,7 @@ def device_files() -> dict[str, Path]:
 
 @lru_cache(maxsize=64)
 def _load_cached(path: str, stamp: tuple) -> DeviceProfile:
-    from sc2sim.scenario import format_validation_error, load_yaml
+    from sc2sim.config import format_validation_error, load_yaml
 
     raw = load_yaml(path)
     if not isinstance(raw, dict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
@@ -33,7 +34,8 @@ def ensure_profile(pipelines: list[str], samples: int | None, dataset: str = "fa
     n = len(data)
     frames, todo = [], []
     for pipe in pipes:
-        path = cache_dir() / f"{cache_key(pipe.fingerprint(), full_fp, repeats, threads)}.parquet"
+        key = cache_key(f"{pipe.fingerprint()}|{json.dumps(pipe.params, sort_keys=True, default=str)}", full_fp, repeats, threads)
+        path = cache_dir() / f"{key}.parquet"  # resolved parameters too: a changed default is a new entry
         cached = read_profile(path) if use_cache and path.is_file() else None
         if cached is not None and len(cached) >= n:
             frames.append(cached.iloc[:n])

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from rich.console import Console
 
 from sc2sim.data import ImageSet, load_fashion_mnist
-from sc2sim.models import build_model, load_bundled, save_bundle
+from sc2sim.models import build_model, load_bundled, read_card, save_bundle
 from sc2sim.models.entropy import aux_parameters, bpp, compress_latent, prepare_for_coding
 from sc2sim.models.student import EntropicStudent
 from sc2sim.train.common import augment, aux_step, batches, optimizer_step, progress_bar, seed_everything, to_tensors
@@ -168,7 +168,7 @@ def train_student_command(beta: float, *, epochs: int | None, seed: int, out: Pa
         "edge_flops": count_flops(lambda: student.tail(student.decode_features(student.encode_latent(x0)))),
         "encoder_params": sum(p.numel() for m in student.mobile_modules() for p in m.parameters()),
         "params": student.n_params(),
-        "teacher": {"weights_sha256": load_bundled_card_sha("teacher")},
+        "teacher": {"weights_sha256": read_card("teacher")["weights_sha256"]},
         "train_seconds": round(log["train_seconds"], 1), "torch": torch.__version__, "threads": torch.get_num_threads(),
     }
     name = f"student-beta{beta:g}"
@@ -176,10 +176,3 @@ def train_student_command(beta: float, *, epochs: int | None, seed: int, out: Pa
     Console().print(f"[bold]{name}[/]: test accuracy {metrics['test_accuracy'] * 100:.2f} %, mean {metrics['mean_bytes']:.1f} B "
                     f"(estimate {metrics['estimated_mean_bytes']:.1f} B), encoder {card['encoder_flops'] / 1e6:.2f} MFLOPs, "
                     f"{card['train_seconds']:.0f} s -> {path}")
-
-
-def load_bundled_card_sha(name: str) -> str:
-    """The weights sha256 recorded in a bundled model's card."""
-    from sc2sim.models import read_card
-
-    return read_card(name)["weights_sha256"]
