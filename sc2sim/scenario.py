@@ -174,6 +174,10 @@ class PolicySpec(_Strict):
     initial_mbps: PosF | None = None
 
 
+DEFAULT_TIMING_SAMPLES = 300
+"""Samples whose stage times are measured at batch size 1 (bytes and accuracy use every profiled sample)."""
+
+
 class Scenario(_Strict):
     """A whole scenario file (DESIGN section 4)."""
 
@@ -181,6 +185,7 @@ class Scenario(_Strict):
     seed: int = 0
     dataset: str = "fashion-mnist"
     samples: Annotated[int, Field(gt=0)] | None = None
+    timing_samples: Annotated[int, Field(gt=0)] | None = DEFAULT_TIMING_SAMPLES
     pipelines: Annotated[list[PipelineName], Field(min_length=1)]
     mobile: SweepName = ["rpi4"]
     edge: SweepName = ["t4"]
@@ -194,8 +199,10 @@ class Scenario(_Strict):
     @field_validator("dataset")
     @classmethod
     def _dataset(cls, v: str) -> str:
-        if v != "fashion-mnist" and not (v.startswith("imagefolder:") and len(v) > len("imagefolder:")):
-            raise ValueError("must be fashion-mnist or imagefolder:/path/to/folder")
+        if v not in ("fashion-mnist", "sample-photos", "imagefolder") and not (
+                v.startswith(("imagefolder:", "imagefolder?")) and len(v) > len("imagefolder:")):
+            raise ValueError("must be fashion-mnist, imagefolder:/path/to/folder (or imagefolder with --data-dir) "
+                             "or sample-photos")
         return v
 
     @field_validator("pipelines")

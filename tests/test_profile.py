@@ -78,3 +78,36 @@ def test_cli_profile_writes_parquet_and_prints_summary(tmp_path):
     df = read_profile(tmp_path / "profile.parquet")
     assert len(df) == 40 and df.attrs["sc2sim"]["threads"] == 1
     torch.set_num_threads(torch.get_num_threads())
+
+
+def test_timing_subset_measures_bytes_everywhere_and_times_only_the_first_k(fmnist_test, tmp_path, monkeypatch):
+    """Bytes and predictions on every sample; batch-1 times (and the batch-1 bytes) on the first k."""
+    monkeypatch.setenv("SC2SIM_CACHE", str(tmp_path))
+    names = ["local:teacher", "offload:jpeg?quality=50", "split:naive?stage=3&bits=2"]
+    t = ensure_profile(names, 60, repeats=1, progress=False, timed=12)
+    assert t.attrs["sc2sim"]["timed_samples"] == 12
+    for name, g in t.groupby("pipeline"):
+        g = g.sort_values("sample")
+        assert g["mobile_ms"].iloc[:12].notna().all() and g["mobile_ms"].iloc[12:].isna().all()
+        assert (g["payload_bytes"] > 0).all() and g["pred"].between(0, 9).all()
+        b1 = g.iloc[:12]
+        assert (b1["batch1_pred"] == b1["pred"]).all(), name
+        # batched and batch-1 convolutions may differ in the last float bit: the length may move a byte
+        assert (b1["batch1_payload_bytes"] - b1["payload_bytes"]).abs().max() <= 2, name
+        assert g["batch1_payload_bytes"].iloc[12:].isna().all()
+    jpeg = build_pipeline("offload:jpeg?quality=50")
+    rows = t[t.pipeline == jpeg.name].set_index("sample")
+    assert rows.loc[59, "payload_bytes"] == len(jpeg.mobile(fmnist_test.images[59]))  # an untimed sample: real bytes
+    summary = ensure_mod.summarize_profile(t)
+    assert summary["timed_samples"].tolist() == [12, 12, 12] and summary["samples"].tolist() == [60, 60, 60]
+    assert ensure_profile(names[:1], 60, repeats=1, progress=False, timed=12).equals(t[t.pipeline == names[0]])  # cached
+
+
+def test_batched_pass_gives_the_batch1_bytes_for_entropy_coded_pipelines(fmnist_test):
+    """compressai's rANS payloads and the image codecs do not depend on the batch size."""
+    images = fmnist_test.images[:20]
+    for name in ("split:sc2?beta=0.003", "offload:learned?lmbda=0.0067", "offload:webp?quality=50", "local:light"):
+        pipe = build_pipeline(name)
+        batch = pipe.mobile_batch(images)
+        assert batch == [pipe.mobile(im) for im in images], name
+        assert pipe.edge_batch(batch).tolist() == [pipe.edge(p) for p in batch], name

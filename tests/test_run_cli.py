@@ -122,15 +122,16 @@ def test_run_without_profile_asks_ensure_profile(tmp_path, monkeypatch):
 
     calls = []
 
-    def ensure_profile(pipelines, samples, dataset="fashion-mnist", data_dir=None, repeats=3, threads=1, progress=True):
-        calls.append((list(pipelines), samples, dataset, repeats, threads))
+    def ensure_profile(pipelines, samples, dataset="fashion-mnist", data_dir=None, repeats=3, threads=1, progress=True, timed=None):
+        calls.append((list(pipelines), samples, dataset, repeats, threads, timed))
         return synthetic_profile(pipelines, samples=50)
 
     fake = types.ModuleType("sc2sim.profiling")
     fake.ensure_profile = ensure_profile
     monkeypatch.setitem(sys.modules, "sc2sim.profiling", fake)  # stands in for the torch side
     sc = small_scenario(tmp_path, samples=50)
-    assert cli("run", "--no-report", str(sc), "--out", str(tmp_path / "o"), "--repeats", "2", "--no-progress", "--quiet") == 0
+    assert cli("run", "--no-report", str(sc), "--out", str(tmp_path / "o"), "--repeats", "2", "--no-progress", "--quiet",
+               "--timing-samples", "20") == 0
     pipes = yaml.safe_load(sc.read_text())["pipelines"]
-    assert calls == [(pipes, 50, "fashion-mnist", 2, 1)]
+    assert calls == [(pipes, 50, "fashion-mnist", 2, 1, 20)]
     assert len(pd.read_csv(tmp_path / "o" / "summary.csv")) == 2 * len(pipes)

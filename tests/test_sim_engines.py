@@ -134,3 +134,25 @@ def test_local_pipelines_of_many_devices_are_exact():
         assert plan.exact_ok == plan.local
         if plan.local:
             assert_same(plan)
+
+
+def test_untimed_samples_take_the_times_of_timed_ones_and_keep_their_own_bytes():
+    """Profiles that time only the first K samples (NaN beyond): each request keeps its sample's bytes
+    and correctness, and takes timed sample ``row mod K``'s stage times; no NaN reaches an engine."""
+    table = synthetic_profile(PIPES, samples=300)
+    cols = ["mobile_ms", "edge_ms", "mobile_encode_ms", "edge_decode_ms"]
+    table.loc[table["sample"] >= 40, cols] = np.nan
+    rows = split_profile(table, PIPES, None)
+    sc = parse_scenario({"name": "k", "seed": 3, "pipelines": PIPES, "mobile": "rpi4", "edge": "t4",
+                         "network": {"uplink": {"bandwidth_mbps": 5}}, "workload": {"requests": 2000}},
+                        ROOT / "scenarios" / "k.yaml")
+    point = expand(sc)[0]
+    for k, name in enumerate(PIPES):
+        r = rows[name]
+        assert r.sample.size == 300 and r.mobile_ms.size == 40
+        plan = build_plan(point, r, k, load_device("host"), load_device("rpi4"), load_device("t4"), link_capacity(point))
+        assert (plan.sample >= 40).mean() > 0.8  # untimed samples are drawn too, with their own bytes
+        assert not np.isnan(plan.mobile_s).any() and not np.isnan(plan.edge_s).any()
+        assert_same(plan)
+    full = split_profile(synthetic_profile(PIPES, samples=300), PIPES, None)["offload:png"]
+    assert full.mobile_ms.size == 300

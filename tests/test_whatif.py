@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from conftest import cli
 
+from sc2sim.scenario import DEFAULT_TIMING_SAMPLES
 from sc2sim.sim.synthetic import synthetic_profile, write_profile_parquet
 from sc2sim.whatif import DEFAULT_PIPELINES, best_table, pick_best, verdicts
 
@@ -111,8 +112,8 @@ def test_whatif_without_profile_asks_ensure_profile(tmp_path, monkeypatch):
 
     calls = []
 
-    def ensure_profile(pipelines, samples, dataset="fashion-mnist", data_dir=None, repeats=3, threads=1, progress=True):
-        calls.append((list(pipelines), samples))
+    def ensure_profile(pipelines, samples, dataset="fashion-mnist", data_dir=None, repeats=3, threads=1, progress=True, timed=None):
+        calls.append((list(pipelines), samples, timed))
         return synthetic_profile(pipelines, samples=50)
 
     fake = types.ModuleType("sc2sim.profiling")
@@ -120,7 +121,7 @@ def test_whatif_without_profile_asks_ensure_profile(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "sc2sim.profiling", fake)
     assert cli("whatif", "--mobile", "rpi4", "--edge", "t4", "--uplink", "5", "--requests", "50", "--samples", "50",
                "--out", str(tmp_path / "o"), "--no-progress") == 0
-    assert calls == [(DEFAULT_PIPELINES, 50)]
+    assert calls == [(DEFAULT_PIPELINES, 50, DEFAULT_TIMING_SAMPLES)]
 
 
 def test_whatif_imports_no_torch():

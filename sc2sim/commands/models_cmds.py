@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from sc2sim.scenario import DEFAULT_TIMING_SAMPLES
+
 DEFAULT_PIPELINES = "local:teacher,local:light,offload:png,offload:jpeg?quality=50,offload:webp?quality=50,offload:avif?quality=50"
 
 
@@ -49,6 +51,8 @@ def register(app: typer.Typer) -> None:
     def profile(
         pipelines: str = typer.Option(DEFAULT_PIPELINES, help="Comma-separated registry names (see `sc2sim pipelines`)."),
         samples: Optional[int] = typer.Option(None, help="Profile the first N test samples (default: the whole test set)."),
+        timing_samples: str = typer.Option(str(DEFAULT_TIMING_SAMPLES), "--timing-samples",
+                                           help="Time the first N of them at batch size 1, or 'all' (bytes and accuracy use every sample)."),
         out: Path = typer.Option(Path("results/profile"), help="Folder for profile.parquet."),
         dataset: str = typer.Option("fashion-mnist", help="fashion-mnist or imagefolder:/path."),
         data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Folder of Fashion-MNIST's *-ubyte.gz."),
@@ -61,10 +65,12 @@ def register(app: typer.Typer) -> None:
         Writes OUT/profile.parquet (one row per pipeline x sample) and prints a summary.
         Results are cached by pipeline, weights hash, data and settings, so a rerun is instant.
         """
+        from sc2sim.commands.sim_cmds import parse_samples
         from sc2sim.profiling import ensure_profile, print_profile_summary, write_profile
 
         names = [p.strip() for p in pipelines.split(",") if p.strip()]
-        table = ensure_profile(names, samples, dataset=dataset, data_dir=data_dir, repeats=repeats, threads=threads, use_cache=not no_cache)
+        table = ensure_profile(names, samples, dataset=dataset, data_dir=data_dir, repeats=repeats, threads=threads, use_cache=not no_cache,
+                               timed=parse_samples(timing_samples, "--timing-samples"))
         path = write_profile(table, out / "profile.parquet")
         print_profile_summary(table)
         typer.echo(f"wrote {path}")

@@ -29,8 +29,8 @@ def read_profile_table(path: Path) -> Any:
         raise ConfigError(f"--profile: {str(path)!r} — not a readable Parquet file ({err})") from None
 
 
-def parse_samples(text: str) -> int | None:
-    """``--samples`` value: a positive integer, or ``all`` (None: the whole test set)."""
+def parse_samples(text: str, option: str = "--samples") -> int | None:
+    """``--samples``-style value: a positive integer, or ``all`` (None: the whole test set)."""
     if text.strip().lower() == "all":
         return None
     try:
@@ -38,7 +38,7 @@ def parse_samples(text: str) -> int | None:
     except ValueError:
         n = 0
     if n <= 0:
-        raise ConfigError(f"--samples: {text!r} — allowed: a positive integer or 'all'")
+        raise ConfigError(f"{option}: {text!r} — allowed: a positive integer or 'all'")
     return n
 
 
@@ -52,7 +52,7 @@ def scenario_profile(sc: Any, profile: Path | None, *, repeats: int, threads: in
 
     try:
         table = ensure_profile(sc.pipelines, sc.samples, dataset=sc.dataset, data_dir=data_dir,
-                               repeats=repeats, threads=threads, progress=progress)
+                               repeats=repeats, threads=threads, progress=progress, timed=sc.timing_samples)
     except ConfigError as err:  # a pipeline name the registry rejects: say which file and field
         if str(err).startswith("pipeline "):
             raise ConfigError(f"{getattr(sc, '_source', 'scenario')}: pipelines: {err}") from None
@@ -109,6 +109,7 @@ def register(app: typer.Typer) -> None:
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
         quiet: bool = typer.Option(False, "--quiet", help="Do not print the summary table."),
         samples: Optional[str] = typer.Option(None, "--samples", help="Override the scenario's profiled test samples: N or 'all' (the whole test set)."),
+        timing_samples: Optional[str] = typer.Option(None, "--timing-samples", help="Override the scenario's timed samples (batch-1 stage times): N or 'all'."),
         report: bool = typer.Option(True, "--report/--no-report", help="Also write report.html and figures/ into --out."),
     ) -> None:
         """Simulate every sweep point x pipeline of a scenario and write the request records and summary.
@@ -126,6 +127,8 @@ def register(app: typer.Typer) -> None:
         sc = load_scenario(scenario)
         if samples is not None:
             sc.samples = parse_samples(samples)
+        if timing_samples is not None:
+            sc.timing_samples = parse_samples(timing_samples, "--timing-samples")
         table, source = scenario_profile(sc, profile, repeats=repeats, threads=threads, data_dir=data_dir,
                                          progress=progress)
         points = expand(sc)

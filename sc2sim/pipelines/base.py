@@ -84,6 +84,19 @@ class Pipeline(ABC):
         """Everything the edge server does for one payload."""
         return self.edge_compute(self.decode(payload))
 
+    def mobile_batch(self, images: np.ndarray) -> list[bytes]:
+        """Payloads of a batch of images ``(B, H, W)``; the same bytes as :meth:`mobile` on each.
+
+        Used for the accuracy-and-bytes pass over the whole test set. Families with torch stages
+        override it to run the model on the whole batch (up to float rounding, see
+        :func:`sc2sim.profiling.measure.measure_pipeline`, which counts any byte differences).
+        """
+        return [self.mobile(image) for image in images]
+
+    def edge_batch(self, payloads: list[bytes]) -> np.ndarray:
+        """Predicted classes of a batch of payloads (the same as :meth:`edge` on each)."""
+        return np.array([self.edge(p) for p in payloads], dtype=np.int64)
+
     def payload_only(self, payload: bytes) -> int:
         """Bytes of coded data in ``payload`` without container or header (equal to ``len`` when there is none)."""
         return len(payload)

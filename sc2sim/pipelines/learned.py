@@ -20,7 +20,7 @@ from sc2sim.models.entropy import compress_latent, decompress_latent, prepare_fo
 from sc2sim.pipelines.base import Param, register_pipeline
 from sc2sim.pipelines.offload import _MODEL, ImageOffload
 from sc2sim.pipelines.bundled import bundle_name
-from sc2sim.pipelines.torch_util import image_tensor, weights_tag
+from sc2sim.pipelines.torch_util import image_tensor, images_tensor, weights_tag
 
 @register_pipeline("offload", "learned")
 class LearnedOffload(ImageOffload):
@@ -49,14 +49,26 @@ class LearnedOffload(ImageOffload):
     def encode(self, x: torch.Tensor) -> bytes:
         return compress_latent(self.codec.entropy_bottleneck, x)
 
+    def mobile_batch(self, images: np.ndarray) -> list[bytes]:
+        with torch.no_grad():
+            return self.codec.entropy_bottleneck.compress(self.codec.g_a(images_tensor(images)))
+
     def decode_latent(self, payload: bytes) -> torch.Tensor:
         """The dequantised latent ``(1, M, 7, 7)`` decoded from the payload."""
         return decompress_latent(self.codec.entropy_bottleneck, payload, self.hw)
 
-    def decode(self, payload: bytes) -> np.ndarray:
+    def _synthesize(self, y_hat: torch.Tensor) -> np.ndarray:
+        """``g_s`` of dequantised latents, clamped and rounded to uint8 images ``(B, H, W)``."""
         with torch.no_grad():
-            x_hat = self.codec.g_s(self.decode_latent(payload))
-        return x_hat.clamp(0.0, 1.0).mul(255.0).round().to(torch.uint8)[0, 0].numpy()
+            x_hat = self.codec.g_s(y_hat)
+        return x_hat.clamp(0.0, 1.0).mul(255.0).round().to(torch.uint8)[:, 0].numpy()
+
+    def decode(self, payload: bytes) -> np.ndarray:
+        return self._synthesize(self.decode_latent(payload))[0]
+
+    def decode_batch(self, payloads: list[bytes]) -> np.ndarray:
+        with torch.no_grad():
+            return self._synthesize(self.codec.entropy_bottleneck.decompress(list(payloads), self.hw))
 
     def payload_only(self, payload: bytes) -> int:
         return len(payload)  # no container: the payload is the rANS stream alone

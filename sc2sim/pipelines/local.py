@@ -13,7 +13,7 @@ import torch
 
 from sc2sim.models import load_bundled
 from sc2sim.pipelines.base import Pipeline, register_pipeline
-from sc2sim.pipelines.torch_util import argmax1, image_tensor, weights_tag
+from sc2sim.pipelines.torch_util import argmax1, argmax_batch, image_tensor, images_tensor, weights_tag
 
 
 class LocalPipeline(Pipeline):
@@ -29,6 +29,10 @@ class LocalPipeline(Pipeline):
     def mobile_compute(self, image: np.ndarray) -> int:
         with torch.no_grad():
             return argmax1(self.model(image_tensor(image)))
+
+    def mobile_batch(self, images: np.ndarray) -> list[bytes]:
+        with torch.no_grad():
+            return [self.encode(int(c)) for c in argmax_batch(self.model(images_tensor(images)))]
 
     def encode(self, x: int) -> bytes:
         return bytes([x])

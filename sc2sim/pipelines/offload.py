@@ -14,7 +14,7 @@ import torch
 from sc2sim.models import load_bundled
 from sc2sim.pipelines.base import Param, Pipeline, register_pipeline
 from sc2sim.pipelines.image_codecs import decode_image, encode_image, payload_only_bytes
-from sc2sim.pipelines.torch_util import argmax1, image_tensor, weights_tag
+from sc2sim.pipelines.torch_util import argmax1, argmax_batch, image_tensor, images_tensor, weights_tag
 
 _MODEL = Param(str, "teacher", "a bundled classifier: teacher or light", lambda v: v in ("teacher", "light"))
 _QUALITY = Param(int, 50, "an integer 1-100", lambda v: 1 <= v <= 100)
@@ -41,6 +41,14 @@ class ImageOffload(Pipeline):
 
     def decode(self, payload: bytes) -> np.ndarray:
         return decode_image(payload)
+
+    def decode_batch(self, payloads: list[bytes]) -> np.ndarray:
+        """Decoded images ``(B, H, W)`` uint8 of a batch of payloads."""
+        return np.stack([self.decode(p) for p in payloads])
+
+    def edge_batch(self, payloads: list[bytes]) -> np.ndarray:
+        with torch.no_grad():
+            return argmax_batch(self.model(images_tensor(self.decode_batch(payloads))))
 
     def payload_only(self, payload: bytes) -> int:
         return payload_only_bytes(payload, self.FORMAT)

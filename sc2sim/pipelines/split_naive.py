@@ -34,7 +34,7 @@ import torch
 from sc2sim.errors import ConfigError
 from sc2sim.models import load_bundled
 from sc2sim.pipelines.base import Param, Pipeline, register_pipeline
-from sc2sim.pipelines.torch_util import argmax1, image_tensor, weights_tag
+from sc2sim.pipelines.torch_util import argmax1, argmax_batch, image_tensor, images_tensor, weights_tag
 
 BITS = (2, 4, 8, 16, 32)
 CODECS = ("none", "zlib", "lzma")
@@ -171,6 +171,15 @@ class NaiveSplit(Pipeline):
     def edge_compute(self, z: torch.Tensor) -> int:
         with torch.no_grad():
             return argmax1(self.teacher.forward_from(z, self.stage))
+
+    def mobile_batch(self, images: np.ndarray) -> list[bytes]:
+        with torch.no_grad():
+            feats = self.teacher.forward_to(images_tensor(images), self.stage).numpy()
+        return [self.encode(h) for h in feats]
+
+    def edge_batch(self, payloads: list[bytes]) -> np.ndarray:
+        with torch.no_grad():
+            return argmax_batch(self.teacher.forward_from(torch.cat([self.decode(p) for p in payloads]), self.stage))
 
     def fingerprint(self) -> str:
         return f"{self.name}|{weights_tag('teacher')}"

@@ -17,7 +17,7 @@ from sc2sim.models import load_bundled
 from sc2sim.models.entropy import compress_latent, decompress_latent, prepare_for_coding
 from sc2sim.pipelines.base import Param, Pipeline, register_pipeline
 from sc2sim.pipelines.bundled import bundle_name
-from sc2sim.pipelines.torch_util import argmax1, image_tensor, weights_tag
+from sc2sim.pipelines.torch_util import argmax1, argmax_batch, image_tensor, images_tensor, weights_tag
 
 
 @register_pipeline("split", "sc2")
@@ -50,6 +50,15 @@ class EntropicStudentSplit(Pipeline):
     def edge_compute(self, z: torch.Tensor) -> int:
         with torch.no_grad():
             return argmax1(self.model.tail(self.model.decode_features(z)))
+
+    def mobile_batch(self, images: np.ndarray) -> list[bytes]:
+        with torch.no_grad():
+            return self.model.entropy_bottleneck.compress(self.model.encode_latent(images_tensor(images)))
+
+    def edge_batch(self, payloads: list[bytes]) -> np.ndarray:
+        with torch.no_grad():
+            z = self.model.entropy_bottleneck.decompress(list(payloads), self.latent_hw)
+            return argmax_batch(self.model.tail(self.model.decode_features(z)))
 
     def fingerprint(self) -> str:
         return f"{self.name}|{weights_tag(self.bundle)}"

@@ -13,6 +13,16 @@ def image_tensor(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.array(image, dtype=np.float32)).div_(255.0)[None, None]
 
 
+def images_tensor(images: np.ndarray) -> torch.Tensor:
+    """uint8 ``(B, H, W)`` images -> float ``(B, 1, H, W)`` in [0, 1]."""
+    return torch.from_numpy(np.array(images, dtype=np.float32)).div_(255.0)[:, None]
+
+
+def argmax_batch(logits: torch.Tensor) -> np.ndarray:
+    """Predicted classes of a ``(B, classes)`` logit tensor, as int64."""
+    return logits.argmax(1).numpy().astype(np.int64)
+
+
 def argmax1(logits: torch.Tensor) -> int:
     """Predicted class of a ``(1, classes)`` logit tensor."""
     return int(logits.argmax(1).item())

@@ -21,35 +21,39 @@ from sc2sim.train.common import progress_bar
 
 
 def ensure_profile(pipelines: list[str], samples: int | None, dataset: str = "fashion-mnist", data_dir: str | None = None,
-                   repeats: int = 3, threads: int = 1, progress: bool = True, use_cache: bool = True) -> pd.DataFrame:
-    """Profile table (one row per pipeline x sample) for the first ``samples`` test samples.
+                   repeats: int = 3, threads: int = 1, progress: bool = True, use_cache: bool = True,
+                   timed: int | None = None) -> pd.DataFrame:
+    """Profile table (one row per pipeline x sample) for the first ``samples`` test samples (None: all).
 
-    Pipelines already profiled on at least that many samples with the same weights, data, repeats,
-    threads and host come from the cache; the rest are measured now and cached. The returned frame's
-    ``attrs["sc2sim"]`` holds the measurement metadata (threads, repeats, host, dataset...).
+    Bytes and predictions are measured on every sample; stage times on the first ``timed`` samples
+    (None: every sample), see :mod:`sc2sim.profiling.measure`. Pipelines already profiled on at
+    least that many samples (and timed samples) with the same weights, data, repeats, threads and host come
+    from the cache; the rest are measured now and cached. The returned frame's ``attrs["sc2sim"]``
+    holds the measurement metadata (threads, repeats, host, dataset, timed samples...).
     """
     pipes = [build_pipeline(n) for n in dict.fromkeys(pipelines)]  # validates every name before any work
     data = load_dataset(dataset, "test", data_dir).head(samples)
     full_fp = load_dataset(dataset, "test", data_dir).fingerprint()
     n = len(data)
+    k = n if timed is None else min(int(timed), n)
     frames, todo = [], []
     for pipe in pipes:
         key = cache_key(f"{pipe.fingerprint()}|{json.dumps(pipe.params, sort_keys=True, default=str)}", full_fp, repeats, threads)
         path = cache_dir() / f"{key}.parquet"  # resolved parameters too: a changed default is a new entry
         cached = read_profile(path) if use_cache and path.is_file() else None
-        if cached is not None and len(cached) >= n:
-            frames.append(cached.iloc[:n])
+        if cached is not None and len(cached) >= n and cached["mobile_ms"].iloc[:n].notna().sum() >= k:
+            frames.append(cached.iloc[:n])  # at least as many samples and timed samples as asked
         else:
             todo.append((pipe, path))
     if todo:
         old = torch.get_num_threads()
         torch.set_num_threads(threads)
         try:
-            with progress_bar("profile", n * len(todo), progress) as bar:
+            with progress_bar("profile", (n + k) * len(todo), progress) as bar:
                 for pipe, path in todo:
                     bar.update(0, info=pipe.name)
-                    df = measure_pipeline(pipe, data, repeats, on_sample=lambda: bar.update(0, advance=1))
-                    write_table(df, path, base_meta(dataset, repeats, threads))
+                    df = measure_pipeline(pipe, data, repeats, timed=k, on_sample=lambda m: bar.update(0, advance=m))
+                    write_table(df, path, base_meta(dataset, repeats, threads) | {"timed_samples": k})
                     frames.append(df)
         finally:
             torch.set_num_threads(old)
@@ -57,7 +61,9 @@ def ensure_profile(pipelines: list[str], samples: int | None, dataset: str = "fa
     table = pd.concat(frames, ignore_index=True)
     table = table.sort_values(["pipeline", "sample"], key=lambda c: c.map(order) if c.name == "pipeline" else c, kind="stable")
     table = table.reset_index(drop=True)
-    table.attrs["sc2sim"] = base_meta(dataset, repeats, threads) | {"samples": n, "data_fingerprint": data.fingerprint()}
+    timed_min = int(table.groupby("pipeline")["mobile_ms"].count().min())
+    table.attrs["sc2sim"] = base_meta(dataset, repeats, threads) | {"samples": n, "timed_samples": timed_min,
+                                                                    "data_fingerprint": data.fingerprint()}
     return table
 
 
@@ -66,6 +72,7 @@ def summarize_profile(table: pd.DataFrame) -> pd.DataFrame:
     g = table.groupby("pipeline", sort=False)
     return pd.DataFrame({
         "samples": g.size(),
+        "timed_samples": g["mobile_ms"].count(),
         "accuracy": g["correct"].mean(),
         "mean_bytes": g["payload_bytes"].mean(),
         "p95_bytes": g["payload_bytes"].quantile(0.95),
@@ -84,6 +91,7 @@ def print_profile_summary(table: pd.DataFrame, console: Console | None = None) -
     summary = summarize_profile(table)
     meta: dict[str, Any] = table.attrs.get("sc2sim", {})
     t = Table(title=f"profile: {meta.get('dataset', '?')}, {int(summary['samples'].max())} samples, "
+                    f"{int(summary['timed_samples'].max())} timed, "
                     f"host {meta.get('host', '?')}, {meta.get('threads', '?')} thread(s), median of {meta.get('repeats', '?')}")
     for col in ("pipeline", "accuracy %", "mean B", "payload-only B", "p95 B", "mobile ms", "edge ms", "mobile MFLOPs", "edge MFLOPs"):
         t.add_column(col, justify="left" if col == "pipeline" else "right")

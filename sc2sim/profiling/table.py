@@ -19,7 +19,7 @@ import pandas as pd
 
 from sc2sim.tables import read_table, write_table
 
-VERSION = 2
+VERSION = 3
 
 
 def cache_dir() -> Path:

@@ -8,7 +8,10 @@ numbers across pipelines and sweep points so that curves compare like with like)
 
 * arrivals: periodic (``k/rate`` plus a per-device phase) or Poisson (unit exponentials / rate);
 * the sample each request uses: a uniform draw mapped onto the pipeline's profiled samples, so
-  pipelines profiled on the same samples see the same sample for the same request;
+  pipelines profiled on the same samples see the same sample for the same request; its bytes and
+  correctness are that sample's. Its stage times are that sample's too when the sample was timed;
+  when only the first K samples were timed (times NaN beyond, see
+  :mod:`sc2sim.profiling.measure`), they are timed sample ``row mod K``'s;
 * jitter: a standard normal per request and direction, scaled by ``jitter_ms``;
 * losses: negative-binomial lost transmissions per transfer (see :func:`sc2sim.network.loss_penalty`).
 """
@@ -38,7 +41,10 @@ PROFILE_COLUMNS = ["pipeline", "strategy", "sample", "correct", "payload_bytes",
 
 @dataclass
 class PipelineRows:
-    """One pipeline's profiled samples as arrays, sorted by sample index."""
+    """One pipeline's profiled samples as arrays, sorted by sample index.
+
+    The five time and FLOP arrays hold the timed samples only (the first K rows, K <= samples).
+    """
 
     name: str
     strategy: str
@@ -69,15 +75,18 @@ def split_profile(table: pd.DataFrame, pipelines: list[str], samples: int | None
         if samples is not None:
             g = g.iloc[:samples]
         strategy = str(g["strategy"].iloc[0])
+        t = g[g["mobile_ms"].notna() & g["edge_ms"].notna()]
+        if t.empty:
+            raise ConfigError(f"{source}: pipeline {name!r}: no sample has measured stage times")
         if strategy not in ("local", "offload", "split"):
             raise ConfigError(f"{source}: pipeline {name!r}: strategy {strategy!r} — must be local, offload or split")
         out[name] = PipelineRows(
             name=name, strategy=strategy, sample=g["sample"].to_numpy(np.int64),
             correct=g["correct"].to_numpy(bool), payload_bytes=g["payload_bytes"].to_numpy(np.int64),
-            mobile_ms=g["mobile_ms"].to_numpy(np.float64), edge_ms=g["edge_ms"].to_numpy(np.float64),
-            mobile_encode_ms=g["mobile_encode_ms"].to_numpy(np.float64),
-            edge_decode_ms=g["edge_decode_ms"].to_numpy(np.float64),
-            mobile_flops=g["mobile_flops"].to_numpy(np.float64), edge_flops=g["edge_flops"].to_numpy(np.float64),
+            mobile_ms=t["mobile_ms"].to_numpy(np.float64), edge_ms=t["edge_ms"].to_numpy(np.float64),
+            mobile_encode_ms=t["mobile_encode_ms"].to_numpy(np.float64),
+            edge_decode_ms=t["edge_decode_ms"].to_numpy(np.float64),
+            mobile_flops=t["mobile_flops"].to_numpy(np.float64), edge_flops=t["edge_flops"].to_numpy(np.float64),
         )
     return out
 
@@ -184,10 +193,11 @@ def build_plan(point: Point, rows: PipelineRows, pipe_index: int, host: DevicePr
     n = t_arr.size
     u = _rng(point.seed, 2).random(point.requests)[:n]
     row = np.minimum((u * rows.sample.size).astype(np.int64), rows.sample.size - 1)
+    trow = row % rows.mobile_ms.size  # the timed sample whose stage times this request takes
     local = rows.strategy == "local"
 
     m_ps, m_fixed = stage_cost_s(rows.mobile_ms, rows.mobile_encode_ms, rows.mobile_flops, host, mobile)
-    mobile_s = (m_ps + m_fixed)[row]
+    mobile_s = (m_ps + m_fixed)[trow]
     e_ps, e_fixed = stage_cost_s(rows.edge_ms, rows.edge_decode_ms, rows.edge_flops, host, edge)
     zeros = np.zeros(n)
     if local:
@@ -218,7 +228,7 @@ def build_plan(point: Point, rows: PipelineRows, pipe_index: int, host: DevicePr
         pipeline=rows.name, local=False, devices=point.devices, device=dev, t_arrival=t_arr,
         sample=rows.sample[row], correct=rows.correct[row], payload_bytes=rows.payload_bytes[row],
         wire_bytes=wire, down_wire_bytes=dwire, mobile_s=mobile_s, up_pre_s=cost.pre_s[row],
-        up_work=np.asarray(capacity.work(wire), dtype=np.float64), up_post_s=post, edge_s=e_ps[row],
+        up_work=np.asarray(capacity.work(wire), dtype=np.float64), up_post_s=post, edge_s=e_ps[trow],
         edge_fixed_s=e_fixed, down_s=down_s, capacity=capacity, up_sharing=point.up_sharing, gpus=point.gpus,
         max_batch=point.max_batch, max_wait_s=point.max_wait_ms / 1e3, edge_sharing=point.edge_sharing,
         deadline_s=None if point.deadline_ms is None else point.deadline_ms / 1e3,
