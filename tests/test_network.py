@@ -95,16 +95,19 @@ def test_raw_is_bytes_over_rate_plus_delay():
 
 
 def test_tcp_headers_per_segment():
-    c = transfer_cost(np.array([1, 1448, 1449, 14480]), 10.0, 0.0, 0.0, TCP)
+    c = transfer_cost(np.array([1, 1448, 1449, 14480]), 10.0, 0.0, 0.0, TCP, handshake=False)
     assert c.segments.tolist() == [1, 1, 2, 10]
     assert c.wire_bytes.tolist() == [53, 1500, 1449 + 104, 15000]
 
 
-def test_tcp_handshake_costs_one_rtt():
+def test_tcp_handshake_costs_one_rtt_and_its_packets():
+    """One RTT, the 60-byte SYN on the uplink and SYN-ACK on the downlink, the 52-byte ACK before the data."""
     b = np.array([100, 5000, 50000])
-    new = isolated_time_s(b, 10.0, 0.02, 0.05, TCP)
-    kept = isolated_time_s(b, 10.0, 0.02, 0.05, TCP_KEEP)
-    assert (new - kept).tolist() == pytest.approx([0.05] * 3)
+    new = isolated_time_s(b, 10.0, 0.02, 0.05, TCP, back_rate_mbps=100.0)
+    kept = isolated_time_s(b, 10.0, 0.02, 0.05, TCP_KEEP, back_rate_mbps=100.0)
+    assert (new - kept).tolist() == pytest.approx([0.05 + 60 * 8 / 10e6 + 60 * 8 / 100e6 + 52 * 8 / 10e6] * 3)
+    c = transfer_cost(b, 10.0, 0.02, 0.05, TCP)
+    assert (c.wire_bytes - transfer_cost(b, 10.0, 0.02, 0.05, TCP_KEEP).wire_bytes).tolist() == [52] * 3
 
 
 def test_tcp_slow_start_rounds():

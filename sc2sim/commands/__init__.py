@@ -6,6 +6,6 @@ Add a module here to add commands. Keep heavy imports (torch) inside the command
 
 from __future__ import annotations
 
-from sc2sim.commands import models_cmds, report_cmds, sim_cmds, sweep_cmds, whatif_cmds
+from sc2sim.commands import emu_cmds, models_cmds, report_cmds, sim_cmds, sweep_cmds, whatif_cmds
 
-COMMAND_MODULES = [models_cmds, sim_cmds, report_cmds, sweep_cmds, whatif_cmds]
+COMMAND_MODULES = [models_cmds, sim_cmds, emu_cmds, report_cmds, sweep_cmds, whatif_cmds]

@@ -21,8 +21,12 @@ On an otherwise idle constant-rate link of ``R`` bit/s the transfer takes
 
 * segments of ``mss`` = 1448 payload bytes, each with ``header`` = 52 bytes of TCP/IP header
   (20 IP + 20 TCP + 12 timestamp option), so ``wire = B + ceil(B/mss)*52``;
-* a new connection pays one RTT of handshake (SYN, SYN-ACK; the data rides with the ACK); a
-  ``persistent`` connection pays none;
+* a new connection pays the handshake: one RTT plus the serialisation of the SYN on the uplink and
+  of the SYN-ACK on the downlink (60 bytes each: IPv4 + TCP headers with the MSS, SACK, timestamp and
+  window-scale options), and the client's handshake ACK (52 bytes) crosses the uplink bottleneck just
+  before the data (Linux acknowledges the SYN-ACK at once, then sends). A ``persistent`` connection
+  pays none of this. (The SYN and SYN-ACK terms were added after the emulator showed them at
+  1 Mbit/s, where a SYN alone takes 0.5 ms: BENCHMARKS.md section 6.);
 * slow start from ``init_cwnd`` = 10 segments (RFC 6928), doubling each round (no delayed ACKs).
   Round ``k`` sends ``n_k = min(cwnd_k, remaining)`` segments and the next round starts when the
   first ACK returns, so a non-final round lasts ``max(rtt + s, n_k*s)`` with ``s`` one full segment's
@@ -51,6 +55,10 @@ HEADER_BYTES = 52
 """TCP/IP header bytes per segment: 20 (IPv4) + 20 (TCP) + 12 (timestamp option)."""
 INIT_CWND = 10
 """Initial congestion window in segments (RFC 6928, Linux default)."""
+SYN_BYTES = 60
+"""Bytes of a SYN or SYN-ACK: 20 (IPv4) + 20 (TCP) + 20 of options (MSS, SACK-permitted, timestamps, window scale)."""
+HANDSHAKE_ACK_BYTES = 52
+"""The client's ACK of the SYN-ACK: 20 (IPv4) + 20 (TCP) + 12 (timestamp option)."""
 RTO_MIN_MS = 200.0
 """Linux minimum retransmission timeout (``TCP_RTO_MIN`` = HZ/5)."""
 RAW_PACKET_BYTES = 1500
@@ -112,11 +120,13 @@ def slow_start_stall_s(segments: np.ndarray, rtt_s: float, rate_mbps: float, mod
 
 
 def transfer_cost(nbytes: np.ndarray, rate_mbps: float, one_way_delay_s: float, rtt_s: float,
-                  model: TransportModel, handshake: bool | None = None) -> TransferCost:
+                  model: TransportModel, handshake: bool | None = None,
+                  back_rate_mbps: float | None = None) -> TransferCost:
     """Cost of sending payloads of ``nbytes`` bytes over a link of ``rate_mbps`` Mbit/s.
 
     ``one_way_delay_s`` is the propagation delay of this direction and ``rtt_s`` the round-trip time
-    (both seconds). ``handshake`` defaults to ``not model.persistent`` (tcp only).
+    (both seconds). ``handshake`` defaults to ``not model.persistent`` (tcp only); ``back_rate_mbps``
+    is the other direction's rate, which carries the SYN-ACK (None: not counted).
     """
     b = np.asarray(nbytes, dtype=np.int64)
     segs = segments_of(b, model)
@@ -126,14 +136,20 @@ def transfer_cost(nbytes: np.ndarray, rate_mbps: float, one_way_delay_s: float, 
     if handshake is None:
         handshake = not model.persistent
     wire = (b + segs * model.header).astype(np.float64)
-    pre = slow_start_stall_s(segs, rtt_s, rate_mbps, model) + (rtt_s if handshake else 0.0)
+    pre = slow_start_stall_s(segs, rtt_s, rate_mbps, model)
+    if handshake:
+        pre = pre + rtt_s + SYN_BYTES * 8.0 / (rate_mbps * 1e6)
+        if back_rate_mbps:
+            pre = pre + SYN_BYTES * 8.0 / (back_rate_mbps * 1e6)
+        wire = wire + HANDSHAKE_ACK_BYTES
     return TransferCost(pre, wire, post, segs)
 
 
 def isolated_time_s(nbytes: np.ndarray | int, rate_mbps: float, one_way_delay_s: float, rtt_s: float,
-                    model: TransportModel, handshake: bool | None = None) -> np.ndarray:
+                    model: TransportModel, handshake: bool | None = None,
+                    back_rate_mbps: float | None = None) -> np.ndarray:
     """Time (s) to deliver payloads on an idle constant-rate link, without loss: pre + wire/rate + post."""
-    c = transfer_cost(np.atleast_1d(nbytes), rate_mbps, one_way_delay_s, rtt_s, model, handshake)
+    c = transfer_cost(np.atleast_1d(nbytes), rate_mbps, one_way_delay_s, rtt_s, model, handshake, back_rate_mbps)
     return c.pre_s + c.wire_bytes * 8.0 / (rate_mbps * 1e6) + c.base_post_s
 
 

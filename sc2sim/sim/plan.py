@@ -210,7 +210,7 @@ def build_plan(point: Point, rows: PipelineRows, pipe_index: int, host: DevicePr
     up, down = point.uplink, point.downlink
     d_up, d_down = up.one_way_delay_ms / 1e3, down.one_way_delay_ms / 1e3
     rtt = d_up + d_down
-    cost = transfer_cost(rows.payload_bytes, capacity.mean_rate_mbps, d_up, rtt, tm)
+    cost = transfer_cost(rows.payload_bytes, capacity.mean_rate_mbps, d_up, rtt, tm, back_rate_mbps=float(down.bandwidth_mbps))
     segs = cost.segments[row]
     pkt = tm.mss + tm.header if tm.kind == "tcp" else 1500
     extra_b, wait = loss_penalty(segs, up.loss, rtt, tm, _rng(point.seed, 4, pipe_index), pkt)

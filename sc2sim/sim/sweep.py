@@ -186,7 +186,7 @@ def write_point(path: Path, res: PointResult, key: str) -> Path:
     return write_table(res.records, path, meta)
 
 
-def _read_meta(path: Path) -> dict | None:
+def read_point_meta(path: Path) -> dict | None:
     import pyarrow.parquet as pq
 
     try:
@@ -298,7 +298,7 @@ def run_sweep(sc: Scenario, rows: dict[str, PipelineRows], out_dir: str | Path, 
         key = point_key(p, sc.pipelines, sc.samples, sc.dataset, prof_id, devices, engine, trace_shas[t], sc.policy)
         path = folder / point_filename(p, key)
         files[p.label] = path
-        meta = _read_meta(path) if path.is_file() else None
+        meta = read_point_meta(path) if path.is_file() else None
         if meta is not None and meta.get("sweep_key") == key:
             resumed.append(p.label)
         else:
