@@ -46,8 +46,9 @@ def test_imagefolder_rgb_and_grey_resized_and_cropped(tmp_path):
     Image.fromarray(rng.integers(0, 255, (60, 90, 3), dtype=np.uint8), "RGB").save(tmp_path / "cat" / "a.jpg")
     Image.fromarray(rng.integers(0, 255, (40, 30), dtype=np.uint8), "L").save(tmp_path / "dog" / "b.png")
     Image.fromarray(np.full((28, 28), 200, np.uint8), "L").save(tmp_path / "dog" / "c.png")
-    data = load_imagefolder(tmp_path)
+    data = load_imagefolder(tmp_path, size=28, color="grey")
     assert data.images.shape == (3, 28, 28) and data.images.dtype == np.uint8
     assert data.classes == ("cat", "dog") and data.labels.tolist() == [0, 1, 1]
     assert (data.images[2] == 200).all()  # already 28x28: unchanged
-    assert load_dataset(f"imagefolder:{tmp_path}").images.shape == (3, 28, 28)
+    assert np.asarray(load_dataset(f"imagefolder:{tmp_path}?size=28&color=grey").images).shape == (3, 28, 28)
+    assert load_dataset(f"imagefolder:{tmp_path}").images.shape == (3, 224, 224, 3)  # default: ImageNet-style RGB

@@ -21,7 +21,7 @@ def test_parse_and_canonical():
 @pytest.mark.parametrize("bad,needle", [
     ("jpeg", "FAMILY:VARIANT"),
     ("offload:gif", "known:"),
-    ("offload:jpeg?qualty=50", "allowed: model, optimize, quality"),
+    ("offload:jpeg?qualty=50", "allowed: card, method, model, optimize, point, quality, weights"),
     ("offload:jpeg?quality=500", "1-100"),
     ("offload:jpeg?quality=high", "1-100"),
 ])

@@ -54,8 +54,14 @@ def register(app: typer.Typer) -> None:
         timing_samples: str = typer.Option(str(DEFAULT_TIMING_SAMPLES), "--timing-samples",
                                            help="Time the first N of them at batch size 1, or 'all' (bytes and accuracy use every sample)."),
         out: Path = typer.Option(Path("results/profile"), help="Folder for profile.parquet."),
-        dataset: str = typer.Option("fashion-mnist", help="fashion-mnist or imagefolder:/path."),
-        data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Folder of Fashion-MNIST's *-ubyte.gz."),
+        dataset: str = typer.Option("fashion-mnist", help="fashion-mnist, imagefolder:/path (224x224 RGB; "
+                                    "?size=28&color=grey for the bundled models), imagefolder (root from --data-dir) "
+                                    "or sample-photos."),
+        data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Folder of Fashion-MNIST's *-ubyte.gz, or the "
+                                               "ImageFolder root with --dataset imagefolder."),
+        weights: Optional[str] = typer.Option(None, "--weights", help="none: architecture-only profiling: every pipeline "
+                                              "gets weights=none (untrained); times and FLOPs are measured, bytes and "
+                                              "accuracy come from each pipeline's rate-accuracy card point (&point=K)."),
         repeats: int = typer.Option(3, help="Timing repeats per sample and stage; the median is kept."),
         threads: int = typer.Option(1, help="torch threads while timing (1 models a single mobile core)."),
         no_cache: bool = typer.Option(False, "--no-cache", help="Ignore and overwrite cached profiles."),
@@ -64,13 +70,25 @@ def register(app: typer.Typer) -> None:
 
         Writes OUT/profile.parquet (one row per pipeline x sample) and prints a summary.
         Results are cached by pipeline, weights hash, data and settings, so a rerun is instant.
+        With --weights none, bytes and accuracy are the card's published numbers and say so.
         """
         from sc2sim.commands.sim_cmds import parse_samples
-        from sc2sim.profiling import ensure_profile, print_profile_summary, write_profile
+        from sc2sim.errors import ConfigError
+        from sc2sim.profiling import ensure_profile, print_profile_summary, print_summary_with_sources, write_profile
 
         names = [p.strip() for p in pipelines.split(",") if p.strip()]
+        if weights is not None:
+            if weights != "none":
+                raise ConfigError(f"--weights: {weights!r} — allowed: none (give trained weights per pipeline: "
+                                  "&weights=PATH or &checkpoint=PATH)")
+            from sc2sim.pipelines.imagenet import with_weights_none
+
+            names = with_weights_none(names)
         table = ensure_profile(names, samples, dataset=dataset, data_dir=data_dir, repeats=repeats, threads=threads, use_cache=not no_cache,
                                timed=parse_samples(timing_samples, "--timing-samples"))
         path = write_profile(table, out / "profile.parquet")
-        print_profile_summary(table)
+        if table.attrs.get("sc2sim", {}).get("published"):
+            print_summary_with_sources(table)
+        else:
+            print_profile_summary(table)
         typer.echo(f"wrote {path}")

@@ -84,6 +84,14 @@ def _summary_table(summary: Any, title: str) -> Any:
     return t
 
 
+def label_published(result: Any, table: Any) -> None:
+    """Put a published card's exact accuracy (and bytes) on architecture-only pipelines' summary rows,
+    with ``accuracy_source``/``bytes_source`` columns (see :mod:`sc2sim.cards`)."""
+    from sc2sim.cards import published_meta, with_published
+
+    result.summary = with_published(result.summary, published_meta(table.attrs.get("sc2sim", {})))
+
+
 def _warn_threads(err: Any, meta: dict) -> None:
     """Warn when the profile's thread count differs from the one host.yaml was calibrated with."""
     from sc2sim.devices import load_device
@@ -145,6 +153,7 @@ def register(app: typer.Typer) -> None:
             "profile_meta": table.attrs.get("sc2sim", {}), "points": len(points), "pipelines": sc.pipelines,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "host": platform.node(),
         }
+        label_published(result, table)
         written = write_results(out, result, meta)
         if not quiet:
             con = Console()

@@ -53,6 +53,7 @@ def register(app: typer.Typer) -> None:
         from sc2sim.commands.sim_cmds import (
             _summary_table,
             _warn_threads,
+            label_published,
             scenario_profile,
         )
         from sc2sim.scenario import load_scenario
@@ -91,6 +92,7 @@ def register(app: typer.Typer) -> None:
             "sweep": {"scheduler": scheduler or f"LocalCluster({workers} {'process' if processes else 'thread'} worker(s))",
                       "computed": len(outcome.computed), "resumed": len(outcome.resumed), "wall_s": wall},
         }
+        label_published(result, table)
         written = write_results(out, result, meta)
         if not quiet:
             con = Console()

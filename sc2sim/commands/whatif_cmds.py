@@ -32,6 +32,9 @@ def register(app: typer.Typer) -> None:
         repeats: int = typer.Option(3, help="Timing repeats per sample when profiling."),
         threads: int = typer.Option(1, help="torch threads when profiling."),
         data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Dataset folder when profiling."),
+        weights: Optional[str] = typer.Option(None, "--weights", help="none: architecture-only what-if: every pipeline "
+                                              "gets weights=none; times and FLOPs measured, accuracy and bytes from "
+                                              "each pipeline's card point (labelled published)."),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
     ) -> None:
         """Which pipeline is best for each mobile device x bandwidth, one heatmap per edge device.
@@ -44,7 +47,7 @@ def register(app: typer.Typer) -> None:
         from sc2sim.commands.sim_cmds import scenario_profile
         from sc2sim.config import load_yaml
         from sc2sim.scenario import expand
-        from sc2sim.whatif import RULE, run_study, study_scenario, write_study
+        from sc2sim.whatif import run_study, study_scenario, verdict_lines, write_study
 
         if deadline_ms is not None and deadline_ms <= 0:
             raise ConfigError(f"--deadline-ms: {deadline_ms:g} — must be greater than 0")
@@ -64,6 +67,12 @@ def register(app: typer.Typer) -> None:
                                   .replace("<whatif>: pipelines", "--pipelines")
                                   .replace("<whatif>: network.uplink.bandwidth_mbps", "--uplink")) from None
             raise
+        if weights is not None:
+            if weights != "none":
+                raise ConfigError(f"--weights: {weights!r} — allowed: none")
+            from sc2sim.pipelines.imagenet import with_weights_none
+
+            sc.pipelines = with_weights_none(sc.pipelines)
         table, psource = scenario_profile(sc, profile, repeats=repeats, threads=threads, data_dir=data_dir,
                                          progress=progress)
         err = Console(stderr=True)
@@ -75,8 +84,7 @@ def register(app: typer.Typer) -> None:
             task = bar.add_task("", total=n_steps)
             study = run_study(sc, table, profile_source=psource, on_step=lambda _i: bar.update(task, advance=1))
         written = write_study(study, out)
-        print(f"rule: {RULE}")
-        for v in study.verdicts:
-            print(v.text)
+        for line in verdict_lines(study):
+            print(line)
         err.print(f"{study.info['requests']} requests simulated in {study.info['wall_s']:.2f} s; wrote "
                   + ", ".join(str(p) for p in written if p.suffix in (".html", ".csv", ".png")))

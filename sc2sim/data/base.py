@@ -15,7 +15,9 @@ class ImageSet:
     """A split of a dataset held in memory.
 
     Attributes:
-        images: uint8 array ``(N, H, W)``, grey levels 0-255, in the split's published order.
+        images: uint8 array ``(N, H, W)`` (grey) or ``(N, H, W, 3)`` (RGB), 0-255, in the split's published
+            order; an ImageFolder holds an array-like that decodes files on access
+            (:class:`sc2sim.data.imagefolder.FolderImages`).
         labels: int64 array ``(N,)`` of class indices.
         classes: class names, index = label.
         name: a short identifier (``fashion-mnist/test``), recorded in profiles and model cards.
@@ -39,27 +41,40 @@ class ImageSet:
         return ImageSet(self.images[:n], self.labels[:n], self.classes, self.name, self.source)
 
     def fingerprint(self) -> str:
-        """sha256 of the pixels and labels (hex, 16 chars): identifies the exact data in caches."""
+        """sha256 of the pixels (or, for lazily decoded files, of the files and their preprocessing, see
+        :class:`sc2sim.data.imagefolder.FolderImages`) and labels (hex, 16 chars): identifies the exact data in caches."""
         h = hashlib.sha256()
-        h.update(np.ascontiguousarray(self.images).tobytes())
+        lazy = getattr(self.images, "fingerprint", None)
+        h.update(lazy() if lazy is not None else np.ascontiguousarray(self.images).tobytes())
         h.update(np.ascontiguousarray(self.labels).astype(np.int64).tobytes())
         return h.hexdigest()[:16]
 
 
-def load_dataset(spec: str, split: str = "test", data_dir: str | None = None, size: int = 28) -> ImageSet:
+DATASETS = ("fashion-mnist", "imagefolder:/path/to/root", "imagefolder (with --data-dir)", "sample-photos")
+
+
+def load_dataset(spec: str, split: str = "test", data_dir: str | None = None) -> ImageSet:
     """Load a dataset by its scenario name.
 
     Args:
-        spec: ``fashion-mnist`` (default embedded dataset) or ``imagefolder:/path/to/root``.
-        split: ``train`` or ``test`` (ImageFolder has only the one split found at its path).
-        data_dir: overrides where Fashion-MNIST's ``*-ubyte.gz`` files are looked for.
-        size: square side in pixels that ImageFolder images are resized/cropped to.
+        spec: ``fashion-mnist`` (default embedded dataset, grey 28x28);
+            ``imagefolder:/path/to/root[?size=S&resize=R&color=rgb|grey]`` (your images, by default
+            RGB 224x224 as ImageNet models expect, see :mod:`sc2sim.data.imagefolder`); ``imagefolder``
+            alone takes the folder from ``data_dir`` / ``$SC2SIM_DATA``; ``sample-photos`` (the photos
+            that ship inside installed packages, RGB 224x224, for architecture-only timing, see
+            :mod:`sc2sim.data.photos`).
+        split: ``train`` or ``test`` (an ImageFolder has only the one split found at its path).
+        data_dir: Fashion-MNIST's folder of ``*-ubyte.gz`` files, or the ImageFolder root for ``imagefolder``.
     """
     from sc2sim.data.fashion_mnist import load_fashion_mnist
-    from sc2sim.data.imagefolder import load_imagefolder
+    from sc2sim.data.imagefolder import load_imagefolder, parse_imagefolder_spec
+    from sc2sim.data.photos import load_sample_photos
 
     if spec == "fashion-mnist":
         return load_fashion_mnist(split, data_dir)
-    if spec.startswith("imagefolder:"):
-        return load_imagefolder(spec.split(":", 1)[1], size=size)
-    raise ConfigError(f"dataset: {spec!r} — allowed: 'fashion-mnist' or 'imagefolder:/path/to/root'")
+    if spec == "sample-photos":
+        return load_sample_photos()
+    if spec == "imagefolder" or spec.startswith(("imagefolder:", "imagefolder?")):
+        root, prep = parse_imagefolder_spec(spec, data_dir)
+        return load_imagefolder(root, prep.size, prep.resize, prep.color)
+    raise ConfigError(f"dataset: {spec!r} — allowed: {', '.join(DATASETS)}")

@@ -59,7 +59,13 @@ class Sc2Model(nn.Module):
         return list(self.stages.keys())
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
-        """Map [0, 1] pixels to zero-mean unit-variance inputs."""
+        """Map [0, 1] pixels to zero-mean unit-variance inputs (grey 28x28: what the bundled models were trained on)."""
+        if x.dim() != 4 or x.shape[1] != 1 or tuple(x.shape[-2:]) != (28, 28):
+            from sc2sim.errors import ConfigError
+
+            raise ConfigError(f"bundled model {self.arch_name!r} takes grey 28x28 images, got {tuple(x.shape[1:])}: use "
+                              "dataset fashion-mnist or imagefolder:PATH?size=28&color=grey (torchvision models: "
+                              "&model=ARCH&weights=PATH)")
         return (x - self.mean) / self.std
 
     def forward_to(self, x: torch.Tensor, k: int) -> torch.Tensor:

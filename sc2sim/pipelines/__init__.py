@@ -6,6 +6,7 @@ edge), ``split:*`` (head on the device, compressed features on the wire, tail on
 
 from sc2sim.pipelines import local, offload, split_sc2  # noqa: F401  (register families)
 from sc2sim.pipelines import split_naive, learned  # noqa: F401
+from sc2sim.pipelines import imagenet, split_sc2bench  # noqa: F401  (torchvision, sc2bench: bring your own model)
 from sc2sim.pipelines.base import PIPELINES, Param, Pipeline, build_pipeline, register_pipeline
 from sc2sim.pipelines.listing import describe_pipelines, print_pipelines
 from sc2sim.naming import canonical_name, parse_name

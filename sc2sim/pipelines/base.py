@@ -123,8 +123,9 @@ def register_pipeline(family: str, variant: str) -> Callable[[type[Pipeline]], t
     return deco
 
 
-def build_pipeline(name: str) -> Pipeline:
-    """Build a pipeline from its registry name, checking every parameter."""
+def resolve_params(name: str) -> tuple[type[Pipeline], str, str, dict[str, Any]]:
+    """``(class, canonical name, variant, parameters with defaults)`` of a registry name, checking every
+    parameter; builds nothing (no model is loaded)."""
     family, variant, raw = parse_name(name)
     key = f"{family}:{variant}"
     if key not in PIPELINES:
@@ -136,4 +137,10 @@ def build_pipeline(name: str) -> Pipeline:
         raise ConfigError(f"pipeline {name!r}: unknown parameter {sorted(unknown)[0]!r} — allowed: {allowed}")
     params = {k: p.default for k, p in cls.PARAMS.items()}
     params.update({k: cls.PARAMS[k].parse(name, k, v) for k, v in raw.items()})
-    return cls(format_name(family, variant, raw), variant, params)
+    return cls, format_name(family, variant, raw), variant, params
+
+
+def build_pipeline(name: str) -> Pipeline:
+    """Build a pipeline from its registry name, checking every parameter."""
+    cls, canonical, variant, params = resolve_params(name)
+    return cls(canonical, variant, params)

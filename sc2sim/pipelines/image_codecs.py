@@ -1,7 +1,7 @@
 """Image codecs for input compression, all from Pillow: PNG, JPEG, WebP, AVIF.
 
 ``encode`` returns the whole file (what a plain deployment sends); ``decode`` reads it back to a uint8
-grey array. :func:`payload_only_bytes` gives the size of the compressed image data alone (the file
+grey (or, for the 224x224 RGB pipelines, RGB) array. :func:`payload_only_bytes` gives the size of the compressed image data alone (the file
 minus container and headers: JPEG's entropy-coded segments, PNG's IDAT data, WebP's VP8/VP8L chunk
 data, AVIF's ``mdat`` payload), which DESIGN asks to report beside the wire bytes because at 28x28
 the headers dominate.
@@ -19,8 +19,9 @@ FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP", "avif": "AVIF"}
 
 
 def encode_image(image: np.ndarray, fmt: str, quality: int | None = None, **options: object) -> bytes:
-    """Encode a uint8 grey ``(H, W)`` image to the bytes of a ``fmt`` file with Pillow."""
-    img = Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8), mode="L")
+    """Encode a uint8 grey ``(H, W)`` or RGB ``(H, W, 3)`` image to the bytes of a ``fmt`` file with Pillow."""
+    arr = np.ascontiguousarray(image, dtype=np.uint8)
+    img = Image.fromarray(arr, mode="L" if arr.ndim == 2 else "RGB")
     kwargs: dict[str, object] = dict(options)
     if quality is not None:
         kwargs["quality"] = quality
@@ -29,10 +30,11 @@ def encode_image(image: np.ndarray, fmt: str, quality: int | None = None, **opti
     return buf.getvalue()
 
 
-def decode_image(data: bytes) -> np.ndarray:
-    """Decode image-file bytes (any format Pillow reads) to a uint8 grey ``(H, W)`` array."""
+def decode_image(data: bytes, mode: str = "L") -> np.ndarray:
+    """Decode image-file bytes (any format Pillow reads) to uint8: grey ``(H, W)`` (``mode="L"``) or
+    RGB ``(H, W, 3)`` (``mode="RGB"``)."""
     with Image.open(io.BytesIO(data)) as img:
-        return np.array(img.convert("L"), dtype=np.uint8)  # a writable copy
+        return np.array(img.convert(mode), dtype=np.uint8)  # a writable copy
 
 
 def _jpeg_scan_bytes(data: bytes) -> int:

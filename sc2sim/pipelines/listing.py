@@ -17,7 +17,7 @@ def describe_pipelines() -> list[dict[str, Any]]:
     out = []
     for key, cls in sorted(PIPELINES.items()):
         params = {k: {"type": p.kind.__name__, "default": p.default, "allowed": p.allowed} for k, p in cls.PARAMS.items()}
-        example = key + ("?" + "&".join(f"{k}={p.default}" for k, p in list(cls.PARAMS.items())[:2] if k != "model") if params else "")
+        example = key + ("?" + "&".join(f"{k}={p.default}" for k, p in list(cls.PARAMS.items())[:2] if k != "model" and p.default != "") if params else "")
         out.append({"name": key, "strategy": cls.strategy, "doc": " ".join((cls.DOC or "").split()),
                     "params": params, "header": cls.HEADER, "example": example.rstrip("?")})
     return out

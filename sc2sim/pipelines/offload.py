@@ -1,7 +1,10 @@
 """Full offload with input compression: the device encodes the image, the edge decodes and classifies.
 
 The payload is the whole image file as Pillow writes it (container and headers included); the edge
-decodes it with Pillow and runs bundled model ``model`` (default: the teacher) on the decoded image.
+decodes it with Pillow and runs classifier ``model`` on the decoded image: a bundled model (default:
+the teacher; grey 28x28) or, with ``&model=ARCH&weights=PATH|none``, a torchvision classifier on
+224x224 RGB images (see :mod:`sc2sim.pipelines.imagenet`; ``weights=none`` takes bytes and accuracy
+from a rate-accuracy card point, method = the codec's name).
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from sc2sim.models import load_bundled
+from sc2sim.cards import PublishedPoint
 from sc2sim.pipelines.base import Param, Pipeline, register_pipeline
+from sc2sim.pipelines.imagenet import EDGE_MODEL_PARAMS, card_point, load_classifier
 from sc2sim.pipelines.image_codecs import decode_image, encode_image, payload_only_bytes
-from sc2sim.pipelines.torch_util import argmax1, argmax_batch, image_tensor, images_tensor, weights_tag
+from sc2sim.pipelines.torch_util import argmax1, argmax_batch, image_tensor, images_tensor
 
 _MODEL = Param(str, "teacher", "a bundled classifier: teacher or light", lambda v: v in ("teacher", "light"))
 _QUALITY = Param(int, 50, "an integer 1-100", lambda v: 1 <= v <= 100)
@@ -30,7 +34,14 @@ class ImageOffload(Pipeline):
 
     def __init__(self, name: str, variant: str, params: dict[str, Any]) -> None:
         super().__init__(name, variant, params)
-        self.model = load_bundled(params["model"])
+        self.published = self.published_point(name, params)
+        self.classifier = load_classifier(name, params)
+        self.model = self.classifier.module
+
+    @classmethod
+    def published_point(cls, name: str, params: dict[str, Any]) -> PublishedPoint | None:
+        """Card point for ``weights=none`` (method: the codec's name, e.g. jpeg)."""
+        return card_point(name, params, cls.FORMAT)
 
     def codec_options(self) -> dict[str, Any]:
         """Keyword arguments for Pillow's ``save`` (quality and the like)."""
@@ -40,7 +51,7 @@ class ImageOffload(Pipeline):
         return encode_image(x, self.FORMAT, **self.codec_options())
 
     def decode(self, payload: bytes) -> np.ndarray:
-        return decode_image(payload)
+        return decode_image(payload, self.classifier.pixel_mode)
 
     def decode_batch(self, payloads: list[bytes]) -> np.ndarray:
         """Decoded images ``(B, H, W)`` uint8 of a batch of payloads."""
@@ -60,7 +71,7 @@ class ImageOffload(Pipeline):
     def fingerprint(self) -> str:
         import PIL
 
-        return f"{self.name}|{weights_tag(self.params['model'])}|pillow-{PIL.__version__}"
+        return f"{self.name}|{self.classifier.tag}|pillow-{PIL.__version__}"
 
     def models(self) -> dict[str, list[Any]]:
         return {"mobile": [], "edge": [self.model]}
@@ -71,7 +82,7 @@ class PngOffload(ImageOffload):
     """Lossless PNG (zlib level 9): the accuracy of the raw image at the largest input payload."""
 
     FORMAT = "png"
-    PARAMS = {"model": _MODEL}
+    PARAMS = {**EDGE_MODEL_PARAMS}
     DOC = __doc__
 
     def codec_options(self) -> dict[str, Any]:
@@ -83,7 +94,7 @@ class JpegOffload(ImageOffload):
     """Baseline JPEG at ``quality``; ``optimize=1`` computes optimal Huffman tables (smaller files)."""
 
     FORMAT = "jpeg"
-    PARAMS = {"quality": _QUALITY, "optimize": _FLAG, "model": _MODEL}
+    PARAMS = {"quality": _QUALITY, "optimize": _FLAG, **EDGE_MODEL_PARAMS}
     DOC = __doc__
 
     def codec_options(self) -> dict[str, Any]:
@@ -95,7 +106,7 @@ class WebpOffload(ImageOffload):
     """Lossy WebP (VP8) at ``quality``; ``lossless=1`` for VP8L."""
 
     FORMAT = "webp"
-    PARAMS = {"quality": _QUALITY, "lossless": _FLAG, "model": _MODEL}
+    PARAMS = {"quality": _QUALITY, "lossless": _FLAG, **EDGE_MODEL_PARAMS}
     DOC = __doc__
 
     def codec_options(self) -> dict[str, Any]:
@@ -107,7 +118,7 @@ class AvifOffload(ImageOffload):
     """AVIF (AV1 intra) at ``quality``, encoded with Pillow's built-in libavif."""
 
     FORMAT = "avif"
-    PARAMS = {"quality": _QUALITY, "model": _MODEL}
+    PARAMS = {"quality": _QUALITY, **EDGE_MODEL_PARAMS}
     DOC = __doc__
 
     def codec_options(self) -> dict[str, Any]:

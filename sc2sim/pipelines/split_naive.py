@@ -3,9 +3,12 @@
 ``split:naive?stage=K&bits=B&codec=C``: the device runs the bundled teacher's stages ``0..K``
 (``teacher.forward_to(x, K)``), the edge runs the rest (``teacher.forward_from(h, K)``). Boundaries of
 the default teacher: 0 = stem (16x28x28), 1 = stage1 (32x14x14), 2 = stage2 (64x7x7), 3 = stage3
-(128x4x4); the head (pooling + linear) is never a cut point.
+(128x4x4); the head (pooling + linear) is never a cut point. ``&model=ARCH&weights=PATH|none`` cuts a
+torchvision ResNet instead, on 224x224 RGB images (see :mod:`sc2sim.pipelines.imagenet`): 0 = stem
+(conv1 .. maxpool, 64x56x56), 1-4 = layer1-layer4 (for ResNet-50: 256x56x56, 512x28x28, 1024x14x14,
+2048x7x7).
 
-The feature tensor is sent in C order, without its shape (fixed by the model and the 28x28 input):
+The feature tensor is sent in C order, without its shape (fixed by the model and its input size):
 
 * ``bits=32``: the raw float32 values, little-endian, no header (``4 * numel`` bytes);
 * ``bits=B`` with B in 2, 4, 8, 16: uniform min-max quantisation,
@@ -32,9 +35,10 @@ import numpy as np
 import torch
 
 from sc2sim.errors import ConfigError
-from sc2sim.models import load_bundled
+from sc2sim.cards import PublishedPoint
 from sc2sim.pipelines.base import Param, Pipeline, register_pipeline
-from sc2sim.pipelines.torch_util import argmax1, argmax_batch, image_tensor, images_tensor, weights_tag
+from sc2sim.pipelines.imagenet import EDGE_MODEL_PARAMS, card_point, load_classifier
+from sc2sim.pipelines.torch_util import argmax1, argmax_batch, image_tensor, images_tensor
 
 BITS = (2, 4, 8, 16, 32)
 CODECS = ("none", "zlib", "lzma")
@@ -106,9 +110,11 @@ class NaiveSplit(Pipeline):
 
     strategy = "split"
     PARAMS = {
-        "stage": Param(int, 1, "a stage boundary of the teacher: 0 (stem), 1 (stage1), 2 (stage2), 3 (stage3)", lambda v: v >= 0),
+        "stage": Param(int, 1, "a stage boundary of the model: teacher 0 (stem), 1 (stage1), 2 (stage2), 3 (stage3); "
+                       "a torchvision ResNet 0 (stem), 1-4 (layer1-layer4)", lambda v: v >= 0),
         "bits": Param(int, 8, "2, 4, 8, 16 or 32 (raw float32)", lambda v: v in BITS),
         "codec": Param(str, "zlib", "none, zlib or lzma", lambda v: v in CODECS),
+        **EDGE_MODEL_PARAMS,
     }
     HEADER = ("bits=32: none (raw float32 LE, shape fixed by the model); bits<32: 8 bytes, scale and offset as "
               "two float32 LE, then the bit-packed codes; zlib/lzma compress the whole payload, header included")
@@ -116,8 +122,13 @@ class NaiveSplit(Pipeline):
 
     def __init__(self, name: str, variant: str, params: dict[str, Any]) -> None:
         super().__init__(name, variant, params)
-        self.teacher = load_bundled("teacher")
+        self.published = self.published_point(name, params)
+        self.classifier = load_classifier(name, params)
+        self.teacher = self.classifier.module
         names = _split_stages(self.teacher)
+        if not names:
+            raise ConfigError(f"pipeline {name!r}: model={params['model']} has no stage boundaries to cut at; "
+                              "split:naive cuts the bundled teacher or a torchvision ResNet (resnet18, resnet50, ...)")
         self.stage = int(params["stage"])
         if not 0 <= self.stage < len(names):
             allowed = ", ".join(f"{i} ({n})" for i, n in enumerate(names))
@@ -125,7 +136,7 @@ class NaiveSplit(Pipeline):
         self.bits = int(params["bits"])
         self.codec = params["codec"]
         with torch.no_grad():
-            self.shape = tuple(self.teacher.forward_to(torch.zeros(1, 1, 28, 28), self.stage).shape[1:])
+            self.shape = tuple(self.teacher.forward_to(torch.zeros(self.classifier.input_shape), self.stage).shape[1:])
         self.numel = int(np.prod(self.shape))
 
     # --- mobile ------------------------------------------------------------------------------
@@ -182,7 +193,12 @@ class NaiveSplit(Pipeline):
             return argmax_batch(self.teacher.forward_from(torch.cat([self.decode(p) for p in payloads]), self.stage))
 
     def fingerprint(self) -> str:
-        return f"{self.name}|{weights_tag('teacher')}"
+        return f"{self.name}|{self.classifier.tag}"
+
+    @classmethod
+    def published_point(cls, name: str, params: dict[str, Any]) -> PublishedPoint | None:
+        """Card point for ``weights=none`` (method ``naive`` unless ``&method=`` names another)."""
+        return card_point(name, params, "naive")
 
     def models(self) -> dict[str, list[Any]]:
         stages = list(self.teacher.stages.values())

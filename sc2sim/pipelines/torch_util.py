@@ -9,13 +9,14 @@ from sc2sim.models import read_card
 
 
 def image_tensor(image: np.ndarray) -> torch.Tensor:
-    """uint8 ``(H, W)`` image -> float ``(1, 1, H, W)`` in [0, 1] (what every Sc2Model takes)."""
-    return torch.from_numpy(np.array(image, dtype=np.float32)).div_(255.0)[None, None]
+    """uint8 ``(H, W)`` grey or ``(H, W, 3)`` RGB image -> float ``(1, C, H, W)`` in [0, 1] (what every Sc2Model takes)."""
+    return images_tensor(np.asarray(image)[None])
 
 
 def images_tensor(images: np.ndarray) -> torch.Tensor:
-    """uint8 ``(B, H, W)`` images -> float ``(B, 1, H, W)`` in [0, 1]."""
-    return torch.from_numpy(np.array(images, dtype=np.float32)).div_(255.0)[:, None]
+    """uint8 ``(B, H, W)`` grey or ``(B, H, W, 3)`` RGB images -> float ``(B, C, H, W)`` in [0, 1]."""
+    x = torch.from_numpy(np.array(images, dtype=np.float32)).div_(255.0)
+    return x.permute(0, 3, 1, 2).contiguous() if x.dim() == 4 else x[:, None]
 
 
 def argmax_batch(logits: torch.Tensor) -> np.ndarray:

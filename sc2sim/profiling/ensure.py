@@ -14,6 +14,7 @@ from sc2sim.ui import console as ui_console
 
 from sc2sim.data import load_dataset
 from sc2sim.pipelines import build_pipeline
+from sc2sim.profiling.architecture import apply_published
 from sc2sim.profiling.measure import measure_pipeline
 from sc2sim.profiling.table import base_meta, cache_dir, cache_key, read_profile
 from sc2sim.tables import write_table
@@ -30,6 +31,9 @@ def ensure_profile(pipelines: list[str], samples: int | None, dataset: str = "fa
     least that many samples (and timed samples) with the same weights, data, repeats, threads and host come
     from the cache; the rest are measured now and cached. The returned frame's ``attrs["sc2sim"]``
     holds the measurement metadata (threads, repeats, host, dataset, timed samples...).
+
+    Architecture-only pipelines (``weights=none``) get their bytes and accuracy from their published
+    card (:func:`sc2sim.profiling.architecture.apply_published`), never from untrained weights.
     """
     pipes = [build_pipeline(n) for n in dict.fromkeys(pipelines)]  # validates every name before any work
     data = load_dataset(dataset, "test", data_dir).head(samples)
@@ -64,7 +68,7 @@ def ensure_profile(pipelines: list[str], samples: int | None, dataset: str = "fa
     timed_min = int(table.groupby("pipeline")["mobile_ms"].count().min())
     table.attrs["sc2sim"] = base_meta(dataset, repeats, threads) | {"samples": n, "timed_samples": timed_min,
                                                                     "data_fingerprint": data.fingerprint()}
-    return table
+    return apply_published(table)
 
 
 def summarize_profile(table: pd.DataFrame) -> pd.DataFrame:

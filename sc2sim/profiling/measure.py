@@ -36,7 +36,8 @@ from sc2sim.profiling.flops import count_flops
 COLUMNS = ["pipeline", "strategy", "sample", "label", "pred", "correct", "payload_bytes", "payload_only_bytes", "mobile_ms", "edge_ms",
            "mobile_encode_ms", "edge_decode_ms", "mobile_flops", "edge_flops", "mobile_params", "edge_params",
            "batch1_payload_bytes", "batch1_pred"]
-BATCH = 250  # images per batch in the bytes-and-accuracy pass
+PIXELS_PER_BATCH = 4_000_000  # input values per batch in the bytes-and-accuracy pass (250 images of 28x28,
+# 26 of 224x224x3: bounded memory for large models)
 
 
 def _timed(fn: Callable, arg: object) -> tuple[object, float]:
@@ -67,9 +68,10 @@ def quality_pass(pipe: Pipeline, images: np.ndarray, on_sample: Callable[[int], 
     torch.set_num_threads(os.cpu_count() or 1)
     payloads: list[bytes] = []
     preds = []
+    size = max(1, min(250, PIXELS_PER_BATCH // max(1, int(np.prod(images.shape[1:])) if len(images) else 1)))
     try:
-        for i in range(0, len(images), BATCH):
-            batch = pipe.mobile_batch(images[i : i + BATCH])
+        for i in range(0, len(images), size):
+            batch = pipe.mobile_batch(images[i : i + size])
             payloads += batch
             preds.append(pipe.edge_batch(batch))
             if on_sample:

@@ -82,5 +82,9 @@ def header_line(run: RunData) -> str:
 
 
 def caption(run: RunData, key: str) -> str:
-    """The two-line footer of a figure: scenario and devices, then what is measured and modelled."""
-    return f"{header_line(run)}\n{PROVENANCE[key]}"
+    """The footer of a figure: scenario and devices, then what is measured and modelled (and what is published)."""
+    text = f"{header_line(run)}\n{PROVENANCE[key]}"
+    if run.published:
+        text += ("\nPUBLISHED, not measured: accuracy and bytes of " + ", ".join(run.published)
+                 + " (rate-accuracy card; times measured with untrained weights)")
+    return text

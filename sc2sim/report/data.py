@@ -77,6 +77,13 @@ class RunData:
         return list(self.summary.sort_values("point_index", kind="stable")["point"].drop_duplicates())
 
     @property
+    def published(self) -> dict[str, dict]:
+        """``{pipeline: card point}`` of architecture-only pipelines (accuracy and bytes published, not measured)."""
+        from sc2sim.cards import published_meta
+
+        return published_meta(self.meta.get("profile_meta"))
+
+    @property
     def synthetic(self) -> bool:
         pm = self.meta.get("profile_meta") or {}
         return pm.get("host") == "synthetic" or pm.get("dataset") == "synthetic"
@@ -116,6 +123,9 @@ def load_run(folder: str | Path) -> RunData:
     for c in ("point", "pipeline"):
         records[c] = records[c].astype(str)
     meta = doc.get("meta") or {}
+    from sc2sim.cards import published_meta, with_published
+
+    summary = with_published(summary, published_meta(meta.get("profile_meta")))  # card values on architecture-only pipelines
     return RunData(d, summary, records, meta, _scenario_doc(meta, d))
 
 

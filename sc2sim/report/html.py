@@ -81,11 +81,33 @@ def summary_table(run: RunData, metric: str) -> str:
     for i, r in s.iterrows():
         cells = [_cell(r[cols[0][0]], "{}", 1)] + [_cell(r[a], "{:g}" if isinstance(r[a], float) else "{}", 1) for a in extra]
         cells += [_cell(r[c], f, sc) for c, _, f, sc in cols[1:]]
+        _mark_published(cells, [c for c, _, _, _ in cols[1:]], r, 1 + len(extra))
         is_win = (r["point"], r["pipeline"]) in win
         cells += [f"<td>{'yes' if front[i] else ''}</td>", f"<td>{'yes' if is_win else ''}</td>"]
         rows.append(cells)
         cls.append("win" if is_win else "")
     return table(rows, head, cls)
+
+
+def _mark_published(cells: list[str], names: list[str], r: Any, offset: int) -> None:
+    """Append ``(published)`` to the accuracy and bytes cells of a row whose numbers come from a card."""
+    for col, src in (("accuracy", "accuracy_source"), ("mean_bytes", "bytes_source")):
+        kind = r.get(src, "measured") if hasattr(r, "get") else "measured"
+        if col in names and isinstance(kind, str) and kind != "measured":
+            k = offset + names.index(col)
+            cells[k] = cells[k].replace("</td>", f" ({esc(kind)})</td>")
+
+
+def published_html(run: RunData) -> str:
+    """A notice listing the architecture-only pipelines whose accuracy and bytes are published, with the source."""
+    from sc2sim.cards import published_lines
+
+    if not run.published:
+        return ""
+    return ('<p class="warn"><b>Published, not measured:</b> these pipelines were profiled with untrained weights '
+            "(architecture only): their compute times and FLOPs are measured, their accuracy and payload bytes come "
+            "from a rate-accuracy card and are marked <i>published</i> in the tables.</p><ul>"
+            + "".join(f"<li>{esc(x)}</li>" for x in published_lines(run.published)) + "</ul>")
 
 
 def breakdown_table(run: RunData) -> str:
@@ -156,7 +178,8 @@ def page(run: RunData, figures: list[Figure], metric: str) -> str:
     warn = ('<p class="warn">This run used a <b>synthetic</b> profile table: the numbers are made up and only exercise '
             "the simulator. Do not draw conclusions from them.</p>") if run.synthetic else ""
     body = [
-        f"<h1>sc2sim report: {esc(run.scenario)}</h1>", f'<p class="sub">{esc(header_line(run))}</p>', warn, facts_html,
+        f"<h1>sc2sim report: {esc(run.scenario)}</h1>", f'<p class="sub">{esc(header_line(run))}</p>', warn,
+        published_html(run), facts_html,
         "<h2>Measured and modelled</h2>",
         "<p><b>Measured</b> on this host: payload bytes (exact bitstreams), accuracy (real predictions), host stage "
         "times. <b>Modelled</b>: device compute times (host times mapped onto the device profiles), the links and "

@@ -13,6 +13,17 @@ from pathlib import Path
 from sc2sim.whatif.study import DEFAULT_PIPELINES, RULE, Study, best_table, pick_best, run_study, study_scenario, verdicts
 
 
+def verdict_lines(study: Study) -> list[str]:
+    """The rule, one verdict per (mobile, edge) and, for architecture-only pipelines, what is published."""
+    from sc2sim.cards import published_lines
+
+    lines = [f"rule: {RULE}", *(v.text for v in study.verdicts)]
+    if study.published:
+        lines += ["published, not measured (accuracy and bytes from a rate-accuracy card; times measured with "
+                  "untrained weights):", *(f"  {x}" for x in published_lines(study.published))]
+    return lines
+
+
 def write_study(study: Study, out_dir: str | Path) -> list[Path]:
     """Write the study's files atomically into ``out_dir``; returns their paths."""
     from sc2sim.atomic import atomic_write, atomic_write_bytes, atomic_write_text
@@ -27,10 +38,10 @@ def write_study(study: Study, out_dir: str | Path) -> list[Path]:
         written.append(atomic_write_bytes(out / f"{f.key}.svg", f.svg))
     written.append(atomic_write(out / "best.csv", lambda t: study.best.to_csv(t, index=False, float_format="%.6g")))
     written.append(atomic_write(out / "summary.csv", lambda t: study.summary.to_csv(t, index=False, float_format="%.6g")))
-    written.append(atomic_write_text(out / "verdict.txt", f"rule: {RULE}\n" + "".join(v.text + "\n" for v in study.verdicts)))
+    written.append(atomic_write_text(out / "verdict.txt", "".join(line + "\n" for line in verdict_lines(study))))
     written.append(atomic_write_text(out / "whatif.html", page(study, figs)))
     return written
 
 
-__all__ = ["DEFAULT_PIPELINES", "RULE", "Study", "best_table", "pick_best", "run_study", "study_scenario", "verdicts",
-           "write_study"]
+__all__ = ["DEFAULT_PIPELINES", "RULE", "Study", "best_table", "pick_best", "run_study", "study_scenario", "verdict_lines",
+           "verdicts", "write_study"]

@@ -11,6 +11,9 @@ import textwrap
 import numpy as np
 from matplotlib.figure import Figure as MplFigure
 
+from sc2sim.cards import published_lines
+from sc2sim.errors import ConfigError
+from sc2sim.naming import parse_name
 from sc2sim.report.figures import Figure, colors
 from sc2sim.whatif.study import RULE, Study, grid
 
@@ -18,8 +21,17 @@ MEASURED = ("accuracy: measured (real predictions on the profiled test samples);
             "(host-measured stage times mapped onto the device profiles, link and transport model, queueing simulated)")
 
 
+_ABBREV = {"quality": "q", "lmbda": "λ", "beta": "β", "point": "pt", "model": "", "arch": ""}
+
+
 def _short(p: str) -> str:
-    return p.replace("?quality=", " q").replace("?lmbda=", " λ").replace("?beta=", " β")
+    """A pipeline name for a heatmap cell: ``offload:jpeg q50``, ``split:sc2bench pt3`` (weights/card dropped)."""
+    try:
+        family, variant, params = parse_name(p)
+    except ConfigError:
+        return p
+    parts = [f"{_ABBREV.get(k, k + '=')}{v}" for k, v in params.items() if k not in ("weights", "card", "method")]
+    return f"{family}:{variant}" + (" " + " ".join(parts) if parts else "")
 
 
 def fig_heatmap(study: Study, edge: str) -> Figure:
@@ -34,6 +46,7 @@ def fig_heatmap(study: Study, edge: str) -> Figure:
     _, _, p95 = grid(study, edge, "latency_p95_ms")
     _, _, en = grid(study, edge, "mean_energy_j")
     _, _, meets = grid(study, edge, "meets_deadline")
+    _, _, src = grid(study, edge, "accuracy_source")
     idx = np.array([[pipes.index(n) if isinstance(n, str) and n in pipes else -1 for n in row] for row in names])
     fig = MplFigure(figsize=(max(7.5, 2.3 * len(bws) + 3.5), 1.25 * len(mobiles) + 2.4), layout="constrained")
     ax = fig.subplots()
@@ -46,7 +59,8 @@ def fig_heatmap(study: Study, edge: str) -> Figure:
             ok = bool(meets[i, j])
             if not ok:
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="//", ec="#444444", lw=0))
-            txt = (f"{'x ' if not ok else ''}{_short(names[i, j])}\n{acc[i, j] * 100:.1f} % | p95 {p95[i, j]:.3g} ms\n"
+            pub = " pub." if src[i, j] not in ("measured", None) and src[i, j] == src[i, j] else ""
+            txt = (f"{'x ' if not ok else ''}{_short(names[i, j])}\n{acc[i, j] * 100:.1f} %{pub} | p95 {p95[i, j]:.3g} ms\n"
                    f"{en[i, j] * 1e3:.3g} mJ")
             ax.text(j, i, txt, ha="center", va="center", fontsize=7.5, color="#111111",
                     fontweight="bold" if ok else "normal")
@@ -76,6 +90,9 @@ def _finish(fig: MplFigure, study: Study, key: str, title: str, note: str) -> Fi
              f"req/s, {sc.workload.requests} requests per cell and pipeline", MEASURED]
     if study.synthetic:
         lines[0] += " | SYNTHETIC profile: made-up numbers, for testing only"
+    if study.published:
+        lines[1] = lines[1].replace("accuracy: measured", "accuracy: measured where not marked pub.")
+        lines.append("pub. = PUBLISHED, not measured: " + "; ".join(published_lines(study.published)))
     width = int(fig.get_figwidth() * 16)
     fig.supxlabel("\n".join(textwrap.fill(line, width) for line in lines), fontsize=7, color="#333333", ha="center")
     png, svg = io.BytesIO(), io.BytesIO()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sc2sim.cards import published_lines
 from sc2sim.report.html import CSS, _cell, esc, figure_html, table
 from sc2sim.report.figures import Figure
 from sc2sim.whatif.study import RULE, Study
@@ -25,15 +26,25 @@ def page(study: Study, figures: list[Figure]) -> str:
              ("pipelines", ", ".join(sc.pipelines)), ("deadline", f"{study.deadline_ms:g} ms"),
              ("profile", f"dataset {pm.get('dataset', '?')}, host {pm.get('host', '?')}, {pm.get('threads', '?')} "
                          f"thread(s), {pm.get('repeats', '?')} repeat(s)")]
+    if study.published:
+        warn += ('<p class="warn"><b>Published, not measured:</b> the accuracy and payload bytes of the pipelines '
+                 "below come from a rate-accuracy card; they were profiled with untrained weights (architecture "
+                 "only), so only their compute times and FLOPs are measured. Cells and rows that use them say "
+                 "<i>published</i>.</p><ul>" + "".join(f"<li>{esc(x)}</li>" for x in published_lines(study.published))
+                 + "</ul>")
     facts_html = table([[f"<td>{esc(k)}</td>", f"<td>{esc(v)}</td>"] for k, v in facts], None)
     verdicts = "<ul>" + "".join(f"<li>{esc(v.text)}</li>" for v in study.verdicts) + "</ul>"
     rows, cls = [], []
     for r in study.best.to_dict("records"):
-        rows.append([_cell(r[c], f, s) for c, _, f, s in BEST_COLS])
+        cells = [_cell(r[c], f, s) for c, _, f, s in BEST_COLS]
+        if r.get("accuracy_source", "measured") != "measured":
+            k = [c for c, _, _, _ in BEST_COLS].index("accuracy")
+            cells[k] = cells[k].replace("</td>", f" ({esc(r['accuracy_source'])})</td>")
+        rows.append(cells)
         cls.append("" if r["meets_deadline"] else "miss")
     body = [f"<h1>sc2sim what-if: {esc(sc.name)}</h1>", warn, facts_html,
             "<h2>Rule</h2>", f"<p>{esc(RULE)}. Latency and energy are modelled; accuracy is measured on the profiled "
-            "test samples. A switch bandwidth is estimated where the new winner's p95 curve crosses the deadline, "
+            "test samples (published, where marked). A switch bandwidth is estimated where the new winner's p95 curve crosses the deadline, "
             "else where the two p95 curves cross (linear in log bandwidth).</p>",
             "<h2>Verdict</h2>", verdicts, "<h2>Heatmaps</h2>", *(figure_html(f) for f in figures),
             "<h2>Best pipeline per cell</h2><p>Rows where no pipeline meets the deadline are shaded.</p>",

@@ -8,6 +8,10 @@ and each grid cell's summary rows are reduced to one winner by :data:`RULE`:
   ties in accuracy -> the lower p95 latency;
 * when **no** pipeline meets the deadline -> the lowest p95 latency (the cell is marked).
 
+Architecture-only pipelines (``weights=none``) carry a rate-accuracy card's published top-1 and
+bytes (:func:`sc2sim.cards.with_published`); the rule uses those exact values and every output marks
+them ``published``.
+
 The verdict per (mobile, edge) walks the bandwidth axis and names where the best pipeline changes.
 The switch bandwidth is estimated where the cause of the change crosses: where the new winner's p95
 curve crosses the deadline (it starts to meet it), or else where the two p95 curves cross
@@ -24,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sc2sim.cards import published_meta, with_published
 from sc2sim.errors import ConfigError
 from sc2sim.report.data import crossovers
 from sc2sim.scenario import Scenario, parse_scenario
@@ -139,7 +144,8 @@ def best_table(summary: pd.DataFrame, deadline_ms: float) -> pd.DataFrame:
                     "deadline_hit_rate": float(best["deadline_hit_rate"]), "mean_energy_j": float(best["mean_energy_j"]),
                     "mean_bytes": float(best["mean_bytes"]), "meets_deadline": bool(meets),
                     "meeting": int((g["latency_p95_ms"].astype(float) <= deadline_ms + 1e-9).sum()),
-                    "runner_up": runner, "deadline_ms": float(deadline_ms)})
+                    "runner_up": runner, "deadline_ms": float(deadline_ms),
+                    "accuracy_source": str(best.get("accuracy_source", "measured"))})
     return pd.DataFrame(out)
 
 
@@ -226,6 +232,11 @@ class Study:
         return list(self.scenario.pipelines)
 
     @property
+    def published(self) -> dict[str, dict]:
+        """``{pipeline: card point}`` of the architecture-only pipelines (accuracy and bytes published, not measured)."""
+        return published_meta(self.profile_meta)
+
+    @property
     def synthetic(self) -> bool:
         return self.profile_meta.get("host") == "synthetic" or self.profile_meta.get("dataset") == "synthetic"
 
@@ -237,10 +248,11 @@ def run_study(sc: Scenario, profile: pd.DataFrame, engine: str = "auto", profile
 
     res = simulate_scenario(sc, profile, engine=engine, keep_records=False, profile_source=profile_source,
                             on_step=on_step)
-    summary = res.summary
+    meta = dict(profile.attrs.get("sc2sim", {}))
+    summary = with_published(res.summary, published_meta(meta))  # card values, not the simulated pattern's mean
     deadline = float(sc.workload.deadline_ms[0])
     best = best_table(summary, deadline)
-    return Study(sc, summary, best, verdicts(best, summary), deadline, dict(profile.attrs.get("sc2sim", {})), res.info)
+    return Study(sc, summary, best, verdicts(best, summary), deadline, meta, res.info)
 
 
 def grid(study: Study, edge: str, column: str) -> tuple[list[str], list[float], np.ndarray]:
