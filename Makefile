@@ -33,6 +33,8 @@ test: setup
 bench: setup
 	$(PY) benchmarks/bench_rate_accuracy.py
 	$(PY) benchmarks/bench_sim.py
+	@if [ "$$(id -u)" = 0 ]; then $(PY) benchmarks/bench_emulation_fidelity.py --out results/fidelity; \
+	else echo "skipping benchmarks/bench_emulation_fidelity.py: emulation needs root"; fi
 
 # Reproduce every bundled model from its seed: `make -B -j2 weights` (about an hour on 2 cores:
 # teacher and light first, then students and codecs on one thread each, two at a time).

@@ -186,6 +186,7 @@ class Scenario(_Strict):
     dataset: str = "fashion-mnist"
     samples: Annotated[int, Field(gt=0)] | None = None
     timing_samples: Annotated[int, Field(gt=0)] | None = DEFAULT_TIMING_SAMPLES
+    timing_idle_gap_ms: Annotated[float, Field(ge=0)] = 0.0
     pipelines: Annotated[list[PipelineName], Field(min_length=1)]
     mobile: SweepName = ["rpi4"]
     edge: SweepName = ["t4"]

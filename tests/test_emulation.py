@@ -105,6 +105,9 @@ def test_emulate_sends_the_real_payloads_and_writes_run_records(tmp_path):
         list(zip(emu.pipeline, emu.request)), "t_mobile_end"].to_numpy())  # the same plan
     again = run_cli("emulate", str(sc), "--out", str(tmp_path / "emu"), "--requests", "4", "--no-progress", "--no-report")
     assert again.returncode == 0 and "resumed 1 point" in again.stderr  # finished points are kept
+    report = run_cli("report", str(tmp_path / "emu"))
+    assert report.returncode == 0, report.stderr  # the same report reads emulated records ...
+    assert "measured over real TCP through an emulated link" in (tmp_path / "emu" / "report.html").read_text()  # ... and says so
 
 
 def test_mininet_backend_rate_only_runs_and_delay_needs_netem(tmp_path):

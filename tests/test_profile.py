@@ -111,3 +111,11 @@ def test_batched_pass_gives_the_batch1_bytes_for_entropy_coded_pipelines(fmnist_
         batch = pipe.mobile_batch(images)
         assert batch == [pipe.mobile(im) for im in images], name
         assert pipe.edge_batch(batch).tolist() == [pipe.edge(p) for p in batch], name
+
+
+def test_idle_gap_is_its_own_cache_entry_and_recorded(tmp_path, monkeypatch):
+    monkeypatch.setenv("SC2SIM_CACHE", str(tmp_path))
+    back_to_back = ensure_profile(["local:light"], 4, repeats=1, progress=False)
+    idle = ensure_profile(["local:light"], 4, repeats=2, progress=False, idle_gap_ms=5)
+    assert idle.attrs["sc2sim"]["idle_gap_ms"] == 5 and back_to_back.attrs["sc2sim"]["idle_gap_ms"] == 0
+    assert len(list(tmp_path.glob("*.parquet"))) == 2 and idle["mobile_ms"].notna().all()

@@ -122,7 +122,7 @@ def test_run_without_profile_asks_ensure_profile(tmp_path, monkeypatch):
 
     calls = []
 
-    def ensure_profile(pipelines, samples, dataset="fashion-mnist", data_dir=None, repeats=3, threads=1, progress=True, timed=None):
+    def ensure_profile(pipelines, samples, dataset="fashion-mnist", data_dir=None, repeats=3, threads=1, progress=True, timed=None, idle_gap_ms=0.0):
         calls.append((list(pipelines), samples, dataset, repeats, threads, timed))
         return synthetic_profile(pipelines, samples=50)
 

@@ -53,6 +53,8 @@ def register(app: typer.Typer) -> None:
         samples: Optional[int] = typer.Option(None, help="Profile the first N test samples (default: the whole test set)."),
         timing_samples: str = typer.Option(str(DEFAULT_TIMING_SAMPLES), "--timing-samples",
                                            help="Time the first N of them at batch size 1, or 'all' (bytes and accuracy use every sample)."),
+        idle_gap_ms: float = typer.Option(0.0, "--idle-gap-ms", min=0.0, help="Idle this long before each timing repeat, so "
+                                          "every repeat starts like an isolated request (0: back to back)."),
         out: Path = typer.Option(Path("results/profile"), help="Folder for profile.parquet."),
         dataset: str = typer.Option("fashion-mnist", help="fashion-mnist, imagefolder:/path (224x224 RGB; "
                                     "?size=28&color=grey for the bundled models), imagefolder (root from --data-dir) "
@@ -85,7 +87,7 @@ def register(app: typer.Typer) -> None:
 
             names = with_weights_none(names)
         table = ensure_profile(names, samples, dataset=dataset, data_dir=data_dir, repeats=repeats, threads=threads, use_cache=not no_cache,
-                               timed=parse_samples(timing_samples, "--timing-samples"))
+                               timed=parse_samples(timing_samples, "--timing-samples"), idle_gap_ms=idle_gap_ms)
         path = write_profile(table, out / "profile.parquet")
         if table.attrs.get("sc2sim", {}).get("published"):
             print_summary_with_sources(table)

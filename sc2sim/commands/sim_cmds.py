@@ -52,7 +52,8 @@ def scenario_profile(sc: Any, profile: Path | None, *, repeats: int, threads: in
 
     try:
         table = ensure_profile(sc.pipelines, sc.samples, dataset=sc.dataset, data_dir=data_dir,
-                               repeats=repeats, threads=threads, progress=progress, timed=sc.timing_samples)
+                               repeats=repeats, threads=threads, progress=progress, timed=sc.timing_samples,
+                               idle_gap_ms=sc.timing_idle_gap_ms)
     except ConfigError as err:  # a pipeline name the registry rejects: say which file and field
         if str(err).startswith("pipeline "):
             raise ConfigError(f"{getattr(sc, '_source', 'scenario')}: pipelines: {err}") from None

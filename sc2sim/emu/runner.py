@@ -14,8 +14,9 @@ device's compute queue as the simulator does, and then, in real time:
 
 Measured times (``time.monotonic``, one clock for every namespace) become request records in the
 format of ``sc2sim run`` (``engine`` = ``emu-<backend>``), so ``sc2sim report`` reads both. What stays
-modelled: the mobile compute time (the device profile's), and the energy (the simulator's radio and
-compute models on the measured times). The edge is this host: compare with a simulation whose
+modelled: the mobile compute time (the device profile's), ``wire_bytes`` (the transport model's count
+of headers; the forwarder only keeps per-direction packet totals) and the energy (the simulator's
+radio and compute models on the measured times). The edge is this host: compare with a simulation whose
 ``edge`` is ``host``. Local-only pipelines send nothing and are not emulated.
 
 Each finished point is written atomically to ``OUT/points/`` (as ``sc2sim sweep`` does) and a rerun
@@ -205,4 +206,5 @@ def emulation_meta(opts: EmuOptions) -> dict[str, Any]:
     """Metadata recorded with emulated results: backend, kernel, congestion control."""
     return {"backend": opts.backend, "kernel": os.uname().release, "congestion": opts.congestion or "system default",
             "edge_threads": opts.edge_threads, "edge": "this host's CPU (measured)",
-            "modelled": "mobile compute time (device profile), energy (radio/compute models on measured times)"}
+            "modelled": "mobile compute time (device profile), wire_bytes (transport model), "
+                        "energy (radio/compute models on measured times)"}

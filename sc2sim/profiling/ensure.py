@@ -23,11 +23,12 @@ from sc2sim.train.common import progress_bar
 
 def ensure_profile(pipelines: list[str], samples: int | None, dataset: str = "fashion-mnist", data_dir: str | None = None,
                    repeats: int = 3, threads: int = 1, progress: bool = True, use_cache: bool = True,
-                   timed: int | None = None) -> pd.DataFrame:
+                   timed: int | None = None, idle_gap_ms: float = 0.0) -> pd.DataFrame:
     """Profile table (one row per pipeline x sample) for the first ``samples`` test samples (None: all).
 
     Bytes and predictions are measured on every sample; stage times on the first ``timed`` samples
-    (None: every sample), see :mod:`sc2sim.profiling.measure`. Pipelines already profiled on at
+    (None: every sample), each repeat after ``idle_gap_ms`` of idling when > 0; see
+    :mod:`sc2sim.profiling.measure`. Pipelines already profiled on at
     least that many samples (and timed samples) with the same weights, data, repeats, threads and host come
     from the cache; the rest are measured now and cached. The returned frame's ``attrs["sc2sim"]``
     holds the measurement metadata (threads, repeats, host, dataset, timed samples...).
@@ -42,7 +43,9 @@ def ensure_profile(pipelines: list[str], samples: int | None, dataset: str = "fa
     k = n if timed is None else min(int(timed), n)
     frames, todo = [], []
     for pipe in pipes:
-        key = cache_key(f"{pipe.fingerprint()}|{json.dumps(pipe.params, sort_keys=True, default=str)}", full_fp, repeats, threads)
+        gap = f"|idle_gap_ms={idle_gap_ms:g}" if idle_gap_ms > 0 else ""
+        key = cache_key(f"{pipe.fingerprint()}|{json.dumps(pipe.params, sort_keys=True, default=str)}{gap}", full_fp,
+                        repeats, threads)
         path = cache_dir() / f"{key}.parquet"  # resolved parameters too: a changed default is a new entry
         cached = read_profile(path) if use_cache and path.is_file() else None
         if cached is not None and len(cached) >= n and cached["mobile_ms"].iloc[:n].notna().sum() >= k:
@@ -56,8 +59,9 @@ def ensure_profile(pipelines: list[str], samples: int | None, dataset: str = "fa
             with progress_bar("profile", (n + k) * len(todo), progress) as bar:
                 for pipe, path in todo:
                     bar.update(0, info=pipe.name)
-                    df = measure_pipeline(pipe, data, repeats, timed=k, on_sample=lambda m: bar.update(0, advance=m))
-                    write_table(df, path, base_meta(dataset, repeats, threads) | {"timed_samples": k})
+                    df = measure_pipeline(pipe, data, repeats, timed=k, on_sample=lambda m: bar.update(0, advance=m),
+                                          idle_gap_ms=idle_gap_ms)
+                    write_table(df, path, base_meta(dataset, repeats, threads) | {"timed_samples": k, "idle_gap_ms": idle_gap_ms})
                     frames.append(df)
         finally:
             torch.set_num_threads(old)
@@ -67,6 +71,7 @@ def ensure_profile(pipelines: list[str], samples: int | None, dataset: str = "fa
     table = table.reset_index(drop=True)
     timed_min = int(table.groupby("pipeline")["mobile_ms"].count().min())
     table.attrs["sc2sim"] = base_meta(dataset, repeats, threads) | {"samples": n, "timed_samples": timed_min,
+                                                                    "idle_gap_ms": idle_gap_ms,
                                                                     "data_fingerprint": data.fingerprint()}
     return apply_published(table)
 

@@ -11,6 +11,10 @@ Profiling is two passes over the test samples:
    median over repeats. ``mobile_ms`` is compute + encode, ``edge_ms`` is decode + compute;
    ``mobile_encode_ms`` and ``edge_decode_ms`` are the codec parts. Samples beyond ``timed`` have
    NaN times (not measured): the simulator draws a request's times from the timed samples.
+   With ``idle_gap_ms`` > 0 the CPU idles that long before every repeat, so each repeat starts like
+   an isolated request rather than straight after the previous one. On this project's VM that
+   matters: an edge stage of about 1.5 ms back to back takes about 2.7 ms after 200 ms of idling
+   (BENCHMARKS.md section 6), which is what the emulator measures for requests 1 s apart.
 
 Batched and batch-1 convolutions may round the last float bit differently, so a pipeline that sends
 raw or min-max-quantised features (``split:naive``) can produce slightly different bytes at batch 1.
@@ -81,10 +85,11 @@ def quality_pass(pipe: Pipeline, images: np.ndarray, on_sample: Callable[[int], 
     return payloads, np.concatenate(preds) if preds else np.zeros(0, np.int64)
 
 
-def timing_pass(pipe: Pipeline, images: np.ndarray, repeats: int, on_sample: Callable[[int], None] | None = None
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def timing_pass(pipe: Pipeline, images: np.ndarray, repeats: int, on_sample: Callable[[int], None] | None = None,
+                idle_gap_ms: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Median stage times ``(k, 4)`` in ms (mobile compute, encode, decode, edge compute) at batch size 1,
-    with the batch-1 payload lengths and predictions; torch threads as the caller set them."""
+    with the batch-1 payload lengths and predictions; torch threads as the caller set them. With
+    ``idle_gap_ms``, sleep that long before each repeat (an idle CPU, as between isolated requests)."""
     k = len(images)
     times = np.zeros((k, 4))
     nbytes = np.zeros(k, np.int64)
@@ -95,6 +100,8 @@ def timing_pass(pipe: Pipeline, images: np.ndarray, repeats: int, on_sample: Cal
         reps = np.zeros((repeats, 4))
         payload = b""
         for r in range(repeats):
+            if idle_gap_ms > 0:
+                time.sleep(idle_gap_ms / 1e3)
             x, reps[r, 0] = _timed(pipe.mobile_compute, images[i])
             p, reps[r, 1] = _timed(pipe.encode, x)
             if r == 0:
@@ -111,7 +118,7 @@ def timing_pass(pipe: Pipeline, images: np.ndarray, repeats: int, on_sample: Cal
 
 
 def measure_pipeline(pipe: Pipeline, data: ImageSet, repeats: int = 3, timed: int | None = None,
-                     on_sample: Callable[[int], None] | None = None) -> pd.DataFrame:
+                     on_sample: Callable[[int], None] | None = None, idle_gap_ms: float = 0.0) -> pd.DataFrame:
     """Profile ``pipe`` on every sample of ``data`` (bytes, predictions) and time the first ``timed``
     samples (all when None): one row per sample with the columns of :data:`COLUMNS`.
 
@@ -121,7 +128,7 @@ def measure_pipeline(pipe: Pipeline, data: ImageSet, repeats: int = 3, timed: in
     n = len(data)
     k = n if timed is None else min(int(timed), n)
     payloads, preds = quality_pass(pipe, data.images, on_sample)
-    t_k, b1_bytes, b1_preds = timing_pass(pipe, data.images[:k], repeats, on_sample)
+    t_k, b1_bytes, b1_preds = timing_pass(pipe, data.images[:k], repeats, on_sample, idle_gap_ms)
     times = np.full((n, 4), np.nan)
     times[:k] = t_k
     batch1_bytes, batch1_pred = np.full(n, np.nan), np.full(n, np.nan)

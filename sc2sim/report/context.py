@@ -25,6 +25,24 @@ PROVENANCE = {
 }
 
 
+_EMU_LATENCY = ("latency: measured over real TCP through an emulated link on this host (edge decode and inference "
+                "measured on this host's CPU; mobile compute time modelled from the device profile)")
+EMULATED_PROVENANCE = {
+    "pareto": "accuracy: measured (the edge's predictions on the real payloads); " + _EMU_LATENCY,
+    "latency_vs_bandwidth": _EMU_LATENCY,
+    "cdf": _EMU_LATENCY,
+    "breakdown": "transfer, edge queue and compute, result: measured (emulated link, this host's CPU); "
+                 "mobile compute: modelled",
+    "resources": "bytes: measured (the payloads sent); energy: modelled (device power and radio model on measured times); "
+                 "deadline-hit rate: measured",
+}
+
+
+def provenance(run: RunData) -> dict[str, str]:
+    """The provenance lines of a run: emulated (``sc2sim emulate``) or simulated (``sc2sim run``)."""
+    return EMULATED_PROVENANCE if str(run.meta.get("engine", "")).startswith("emu-") else PROVENANCE
+
+
 def _span(values: Any, unit: str) -> str:
     v = sorted({float(x) for x in values if x == x})
     if not v:
@@ -83,7 +101,7 @@ def header_line(run: RunData) -> str:
 
 def caption(run: RunData, key: str) -> str:
     """The footer of a figure: scenario and devices, then what is measured and modelled (and what is published)."""
-    text = f"{header_line(run)}\n{PROVENANCE[key]}"
+    text = f"{header_line(run)}\n{provenance(run)[key]}"
     if run.published:
         text += ("\nPUBLISHED, not measured: accuracy and bytes of " + ", ".join(run.published)
                  + " (rate-accuracy card; times measured with untrained weights)")

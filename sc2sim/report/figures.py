@@ -7,6 +7,7 @@ import io
 import math
 import textwrap
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure as MplFigure
@@ -324,7 +325,34 @@ def fig_resources(run: RunData) -> Figure:
     return _finish(fig, run, "resources", f"{run.scenario}: bytes, device energy and deadline-hit rate", note)
 
 
-def all_figures(run: RunData, metric: str = "latency_mean_ms") -> list[Figure]:
-    """Every figure that applies to the run, in report order."""
-    figs = [fig_pareto(run, metric), fig_latency_vs_bandwidth(run, metric), fig_cdf(run), fig_breakdown(run), fig_resources(run)]
+_JOB: dict[str, Any] = {}
+
+
+def _draw(k: int) -> Figure | None:
+    run, metric = _JOB["run"], _JOB["metric"]
+    makers = [lambda: fig_pareto(run, metric), lambda: fig_latency_vs_bandwidth(run, metric), lambda: fig_cdf(run),
+              lambda: fig_breakdown(run), lambda: fig_resources(run)]
+    return makers[k]()
+
+
+def all_figures(run: RunData, metric: str = "latency_mean_ms", workers: int | None = None) -> list[Figure]:
+    """Every figure that applies to the run, in report order.
+
+    The five figures are drawn in ``workers`` forked processes (default: one per core, at most 5;
+    rendering PNG and SVG is most of a report's time), or here when ``workers`` is 1 or fork is missing.
+    """
+    import multiprocessing as mp
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    _JOB.update(run=run, metric=metric)
+    n = min(5, workers or os.cpu_count() or 1)
+    try:
+        if n > 1 and "fork" in mp.get_all_start_methods():
+            with ProcessPoolExecutor(n, mp_context=mp.get_context("fork")) as pool:
+                figs = list(pool.map(_draw, range(5)))
+        else:
+            figs = [_draw(k) for k in range(5)]
+    finally:
+        _JOB.clear()
     return [f for f in figs if f is not None]

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sc2sim.report.context import PROVENANCE, devices_line, header_line
+from sc2sim.report.context import devices_line, header_line, provenance
 from sc2sim.report.data import (
     COMPONENTS,
     Crossover,
@@ -174,7 +174,7 @@ def page(run: RunData, figures: list[Figure], metric: str) -> str:
                          f"{pm.get('threads', '?')} thread(s), {pm.get('repeats', '?')} repeat(s))"),
              ("engine", m.get("engine", "?")), ("created", f"{m.get('created', '?')} on {m.get('host', '?')}")]
     facts_html = table([[f"<td>{esc(k)}</td>", f"<td>{esc(v)}</td>"] for k, v in facts], None)
-    prov = table([[f"<td>{esc(k)}</td>", f"<td>{esc(v)}</td>"] for k, v in PROVENANCE.items()], ["figure", "measured / modelled"])
+    prov = table([[f"<td>{esc(k)}</td>", f"<td>{esc(v)}</td>"] for k, v in provenance(run).items()], ["figure", "measured / modelled"])
     warn = ('<p class="warn">This run used a <b>synthetic</b> profile table: the numbers are made up and only exercise '
             "the simulator. Do not draw conclusions from them.</p>") if run.synthetic else ""
     body = [
