@@ -5,6 +5,7 @@ signalled) and BACKEND in userspace, mininet. Prints one JSON line: namespaces, 
 """
 
 import json
+import signal
 import sys
 import time
 
@@ -13,6 +14,9 @@ from sc2sim.emu.mininet_backend import mininet_link
 from sc2sim.emu.netns import Testbed
 
 mode, backend = sys.argv[1], sys.argv[2]
+# A job started in the background by a non-interactive shell (as CI may run us) inherits SIGINT as
+# ignored; restore Python's Ctrl-C behaviour so that the SIGINT path is really exercised.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 up = {"rate_mbps": 10.0, "one_way_delay_ms": 0.0, "jitter_ms": 0.0, "loss": 0.0}
 with Testbed("sc2test") as tb:
     hosts = (mininet_link if backend == "mininet" else userspace_link)(tb, up, dict(up))
