@@ -13,10 +13,13 @@ addresses. Everything they create belongs to the :class:`~sc2sim.emu.netns.Testb
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
 
 from sc2sim.emu.netns import Testbed, ip
 
@@ -33,6 +36,8 @@ class Hosts:
     edge_cmd: tuple[str, ...]
     mobile_ip: str
     edge_ip: str
+    set_epoch: Callable[[float], None] | None = None
+    """Restart the link's clock (a trace's time 0) at this ``time.monotonic()`` instant, where the backend can."""
 
 
 def wait_ready(proc: subprocess.Popen, what: str) -> None:
@@ -48,17 +53,21 @@ def wait_ready(proc: subprocess.Popen, what: str) -> None:
 def userspace_link(tb: Testbed, up: dict[str, Any], down: dict[str, Any], seed: int = 0) -> Hosts:
     """Two namespaces joined by the user-space TUN forwarder (see :mod:`sc2sim.emu.forwarder`)."""
     mobile, edge = tb.add_netns("m"), tb.add_netns("e")
-    cfg_path = f"/tmp/{tb.prefix}-forwarder.json"
-    with open(cfg_path, "w") as f:
-        json.dump({"a": mobile, "b": edge, "ifname": TUN_NAME, "up": up, "down": down, "seed": seed}, f)
-    tb.on_close(lambda: __import__("os").unlink(cfg_path))
+    cfg_path, epoch_path = Path(f"/tmp/{tb.prefix}-forwarder.json"), Path(f"/tmp/{tb.prefix}-epoch")
+    cfg_path.write_text(json.dumps({"a": mobile, "b": edge, "ifname": TUN_NAME, "up": up, "down": down, "seed": seed,
+                                    "epoch_file": str(epoch_path)}))
+    tb.on_close(lambda: [p.unlink(missing_ok=True) for p in (cfg_path, epoch_path)])
     proc = tb.start([sys.executable, "-m", "sc2sim.emu.forwarder", cfg_path], stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE, text=True)
     wait_ready(proc, "the TUN forwarder")
     for ns, here, there in ((mobile, MOBILE_IP, EDGE_IP), (edge, EDGE_IP, MOBILE_IP)):
         ip("addr", "add", here, "peer", there, "dev", TUN_NAME, netns=ns)
         ip("link", "set", TUN_NAME, "up", "mtu", str(MTU), netns=ns)
-    return Hosts(("ip", "netns", "exec", mobile), ("ip", "netns", "exec", edge), MOBILE_IP, EDGE_IP)
+    def set_epoch(t: float) -> None:
+        epoch_path.write_text(repr(t))
+        os.kill(proc.pid, signal.SIGUSR1)  # our forwarder, by PID
+
+    return Hosts(("ip", "netns", "exec", mobile), ("ip", "netns", "exec", edge), MOBILE_IP, EDGE_IP, set_epoch)
 
 
 def link_docs(point: Any, queue_bytes: int = 1_000_000) -> tuple[dict[str, Any], dict[str, Any]]:

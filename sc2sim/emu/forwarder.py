@@ -6,6 +6,11 @@ and then moves every IP packet that one side's kernel routes into its TUN device
 side's TUN device, at the time the direction's :class:`~sc2sim.emu.shaper.Shaper` gives (``up``
 shapes a -> b, ``down`` shapes b -> a). The parent gives the TUN devices their addresses.
 SIGTERM stops it; it then writes its packet counts to ``stats`` (JSON) when the config names a file.
+
+The link's clock (time 0 of a Mahimahi trace) starts when the forwarder starts. SIGUSR1 restarts it
+at the ``time.monotonic()`` instant written in the config's ``epoch_file`` (both shapers start
+afresh, with an empty queue), so that the emulated requests meet the same part of a trace as the
+simulated ones, whose trace starts at their time 0. Packets before the epoch count as at time 0.
 Closing the TUN file descriptors (any exit) removes both devices.
 """
 
@@ -68,13 +73,18 @@ def link_spec(doc: dict[str, Any]) -> LinkSpec:
                     float(doc.get("loss", 0.0)), int(doc.get("queue_bytes", 1_000_000)))
 
 
-def forward(fd_a: int, fd_b: int, up: Shaper, down: Shaper, stop: list[bool]) -> None:
-    """The forwarding loop: read what arrives, deliver what is due, until ``stop[0]`` is set."""
+def forward(fd_a: int, fd_b: int, up: Shaper, down: Shaper, stop: list[bool], epoch: list[float | None]) -> None:
+    """The forwarding loop: read what arrives, deliver what is due, until ``stop[0]`` is set; a new
+    ``epoch[0]`` (monotonic s) restarts the link clock and both shapers."""
     t0 = time.monotonic()
     heap: list[tuple[float, int, int, bytes]] = []  # (delivery time, sequence, out fd, packet)
     seq = 0
     route = {fd_a: (up, fd_b), fd_b: (down, fd_a)}
     while not stop[0]:
+        if epoch[0] is not None:
+            t0, epoch[0] = epoch[0], None
+            up.restart()
+            down.restart()
         now = time.monotonic() - t0
         wait = min(0.05, heap[0][0] - now) if heap else 0.05
         # Sleeping wakes late by the scheduler's latency (tens to hundreds of us in a VM): sleep
@@ -91,7 +101,7 @@ def forward(fd_a: int, fd_b: int, up: Shaper, down: Shaper, stop: list[bool]) ->
                     pkt = os.read(fd, 65536)
                 except BlockingIOError:
                     break
-                deliver = shaper.offer(time.monotonic() - t0, len(pkt))
+                deliver = shaper.offer(max(0.0, time.monotonic() - t0), len(pkt))
                 if deliver is not None:
                     heapq.heappush(heap, (deliver, seq, out, pkt))
                     seq += 1
@@ -110,12 +120,15 @@ def main(argv: list[str] | None = None) -> int:
     precise_timers()
     signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__(0, True))
     signal.signal(signal.SIGINT, lambda *_: stop.__setitem__(0, True))
+    epoch: list[float | None] = [None]
+    if cfg.get("epoch_file"):
+        signal.signal(signal.SIGUSR1, lambda *_: epoch.__setitem__(0, float(Path(cfg["epoch_file"]).read_text())))
     fd_a = open_tun(cfg["a"], cfg["ifname"])
     fd_b = open_tun(cfg["b"], cfg["ifname"])
     up = Shaper(link_spec(cfg["up"]), seed=int(cfg.get("seed", 0)))
     down = Shaper(link_spec(cfg["down"]), seed=int(cfg.get("seed", 0)) + 1)
     print("ready", flush=True)
-    forward(fd_a, fd_b, up, down, stop)
+    forward(fd_a, fd_b, up, down, stop, epoch)
     if cfg.get("stats"):
         stats = {name: {"accepted": s.accepted, "dropped_loss": s.dropped_loss, "dropped_queue": s.dropped_queue}
                  for name, s in (("up", up), ("down", down))}

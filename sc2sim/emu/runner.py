@@ -90,6 +90,8 @@ def _run_pipeline(tb: Testbed, hosts: Hosts, k: int, plan: Plan, payloads: dict[
     edge's predictions."""
     m_start, m_end = mobile_times(plan)
     t0 = time.monotonic() + opts.margin_s
+    if hosts.set_epoch is not None:  # the link's clock (a trace's time 0) starts with the requests' clock
+        hosts.set_epoch(t0)
     reqs = [{"id": i, "pipe": k, "device": int(plan.device[i]), "send_at": float(m_end[i]),
              "payload": base64.b64encode(payloads[int(plan.sample[i])]).decode()} for i in range(plan.n)]
     cfg_path, out_path = workdir / f"client-{k}.json", workdir / f"client-{k}.out.json"

@@ -54,6 +54,13 @@ class Shaper:
         self.dropped_queue = 0
         self.accepted = 0
 
+    def restart(self) -> None:
+        """Start the link afresh at time 0 (empty queue, idle bottleneck); counts and random state go on."""
+        self.end, self.last_delivery = 0.0, 0.0
+        self.waiting.clear()
+        self.waiting_bytes = 0
+        self.delay = self.spec.one_way_delay_ms / 1e3
+
     def offer(self, t: float, nbytes: int) -> float | None:
         """Delivery time (s) of a packet of ``nbytes`` offered at ``t``; None if it is dropped."""
         spec = self.spec
