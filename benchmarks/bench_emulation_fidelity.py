@@ -30,7 +30,6 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from sc2sim.emu.runner import EmuOptions, emulate_scenario

@@ -1,7 +1,7 @@
 """Hand-written YAML files (scenarios, device profiles): safe loading and one-line validation errors.
 
 Every error reads ``<file>: <field.path>: <bad value> — <what is allowed>``; unknown keys get the
-allowed keys and a did-you-mean. Shared by :mod:`sc2sim.scenario` and :mod:`sc2sim.devices`.
+allowed keys and a did-you-mean. Shared by :mod:`sc2sim.scenario`, :mod:`sc2sim.devices` and :mod:`sc2sim.cards`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -92,3 +92,17 @@ def load_yaml(path: str | Path) -> Any:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"{p}: YAML syntax error{where}: {getattr(err, 'problem', None) or err}") from None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_mapping(raw: Any, model: type[M], source: str | Path, expected: str) -> M:
+    """``model`` validated from the parsed file ``raw``; ConfigError with one line naming ``source``
+    and the field (``expected`` says what the top level should hold when it is not a mapping)."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: (top level): {show_value(raw)} — {expected}")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(source, err, raw, model)) from None

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from sc2sim.config import format_validation_error, load_yaml, show_value
+from sc2sim.config import load_yaml, validate_mapping
 from sc2sim.errors import ConfigError
 from sc2sim.naming import canonical_name
 
@@ -311,12 +311,7 @@ def expand(sc: Scenario) -> list[Point]:
 def parse_scenario(raw: Any, source: str | Path = "<scenario>") -> Scenario:
     """Validate an already-parsed scenario mapping; ``source`` names the file in errors."""
     src = Path(source)
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{src}: (top level): {show_value(raw)} — a mapping of scenario keys (name, pipelines, network, ...)")
-    try:
-        sc = Scenario.model_validate(raw)
-    except ValidationError as err:
-        raise ConfigError(format_validation_error(src, err, raw, Scenario)) from None
+    sc = validate_mapping(raw, Scenario, src, "a mapping of scenario keys (name, pipelines, network, ...)")
     sc._source_dir = str(src.parent)
     sc._source = str(src)
     if sc.policy.kind == "adaptive" and sc.workload.deadline_ms is None:

@@ -27,9 +27,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from sc2sim.config import format_validation_error, load_yaml
+from sc2sim.config import load_yaml, validate_mapping
 from sc2sim.errors import ConfigError
 
 CARDS_DIR = Path(__file__).resolve().parent
@@ -99,12 +99,7 @@ def load_card(ref: str) -> _Card:
     """Load and validate a card (one-line errors naming the file and field)."""
     path = card_path(ref)
     raw = json.loads(path.read_text()) if path.suffix == ".json" else load_yaml(path)
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: (top level): a mapping with source, unit and methods")
-    try:
-        card = _Card.model_validate(raw)
-    except ValidationError as err:
-        raise ConfigError(format_validation_error(path, err, raw, _Card)) from None
+    card = validate_mapping(raw, _Card, path, "a mapping with source, unit and methods")
     card.name = card.name or path.stem
     return card
 

@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sc2sim.errors import ConfigError
 
@@ -145,15 +145,9 @@ def device_files() -> dict[str, Path]:
 
 @lru_cache(maxsize=64)
 def _load_cached(path: str, stamp: tuple) -> DeviceProfile:
-    from sc2sim.config import format_validation_error, load_yaml
+    from sc2sim.config import load_yaml, validate_mapping
 
-    raw = load_yaml(path)
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: (top level): not a mapping — a device profile (name, roles, compute, power, ...)")
-    try:
-        prof = DeviceProfile.model_validate(raw)
-    except ValidationError as err:
-        raise ConfigError(format_validation_error(path, err, raw, DeviceProfile)) from None
+    prof = validate_mapping(load_yaml(path), DeviceProfile, path, "a device profile (name, roles, compute, power, ...)")
     if prof.name != Path(path).stem:
         raise ConfigError(f"{path}: name: {prof.name!r} — must equal the file name ({Path(path).stem!r})")
     return prof
