@@ -32,10 +32,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Send each request's real payload over TCP between two network namespaces through an emulated link.
 
-        The mobile host sends the bytes its pipeline produced at the time the simulator's plan says
-        its payload is ready; the edge host decodes and classifies them for real (on this CPU). The
-        records have the same format as `sc2sim run`, so `sc2sim report` works on both. Needs root.
-        An interrupted emulation resumes: finished points are kept in OUT/points/.
+        The mobile host sends the bytes its pipeline produced at the time the simulator's plan says its payload is ready; the edge host decodes and classifies them for real (on this CPU). The records have the same format as `sc2sim run`, so `sc2sim report` works on both.
+
+        Needs root. An interrupted emulation resumes: finished points are kept in OUT/points/.
         """
         import platform
 
