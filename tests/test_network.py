@@ -145,3 +145,19 @@ def test_loss_penalty():
     assert wait.mean() == pytest.approx(expect, rel=0.05)
     _, wait_raw = loss_penalty(segs, p, 0.05, RAW, rng, 1500)
     assert wait_raw.mean() == pytest.approx(10 * 0.05 * p / (1 - p), rel=0.05)
+
+
+def test_trace_transfers_time_their_handshake_and_slow_start_at_the_local_rate():
+    """On a trace, the rate around each transfer (2 RTT + 50 ms), never below 1 % of the long-run mean."""
+    from sc2sim.network import ConstantCapacity, TraceCapacity
+    from sc2sim.sim.plan import local_rate_mbps
+
+    assert local_rate_mbps(ConstantCapacity(7.0), np.array([0.0, 3.0]), 0.04) == 7.0
+    # 10 opportunities in each of the first 100 ms (120 Mbit/s), then nothing until 1000 ms
+    cap = TraceCapacity(np.concatenate([np.repeat(np.arange(1, 101), 10), [1000]]))
+    rate = local_rate_mbps(cap, np.array([0.0, 0.5]), 0.025)  # window 100 ms
+    assert rate[0] == pytest.approx(990 * 1500 * 8 / 0.1 / 1e6)  # opportunities at 1-99 ms lie in [0, 100 ms)
+    assert rate[1] == pytest.approx(0.01 * cap.mean_rate_mbps)
+    fast = transfer_cost(np.array([20000]), rate[:1], 0.0125, 0.025, TCP).pre_s[0]
+    slow = transfer_cost(np.array([20000]), np.array([cap.mean_rate_mbps]), 0.0125, 0.025, TCP).pre_s[0]
+    assert fast > slow  # a fast link stalls in slow start; at the (lower) mean rate the window fills the pipe

@@ -37,8 +37,10 @@ On an otherwise idle constant-rate link of ``R`` bit/s the transfer takes
   waits one retransmission timeout ``rto_ms`` (Linux's minimum, 200 ms). Retransmissions may be
   lost again (geometric). Congestion-window reductions after a loss are not modelled.
 
-On a trace link the slow-start stall is computed at the trace's long-run mean rate, and in a cell
-shared by several devices at the cell's full rate (the bottleneck itself, trace schedule and
+On a trace link the handshake packets and the slow-start stalls are timed at the trace's mean rate
+over the RTTs around each transfer (they were at its long-run mean until the emulator showed
+errors up to 9 %: BENCHMARKS.md section 6), and in a cell shared by several devices at the cell's
+full rate (the bottleneck itself, trace schedule and
 sharing, still governs when the bytes get through). DESIGN's measured "about 4.6 %" TCP/IP overhead
 also counts Ethernet framing and ACKs; the 52 B per 1448 B segment modelled here is 3.6 %.
 """
@@ -98,14 +100,15 @@ def segments_of(nbytes: np.ndarray, model: TransportModel) -> np.ndarray:
     return np.maximum(1, -(-b // size))
 
 
-def slow_start_stall_s(segments: np.ndarray, rtt_s: float, rate_mbps: float, model: TransportModel) -> np.ndarray:
-    """Total slow-start stall (s) of flows of ``segments`` segments on a link of ``rate_mbps``.
+def slow_start_stall_s(segments: np.ndarray, rtt_s: float, rate_mbps: float | np.ndarray, model: TransportModel) -> np.ndarray:
+    """Total slow-start stall (s) of flows of ``segments`` segments on a link of ``rate_mbps`` (one
+    rate, or one per flow).
 
     Rounds ``k = 0, 1, ...`` carry ``init_cwnd * 2**k`` segments; every round but the last stalls
     ``max(0, rtt - (n_k - 1) * s)`` where ``s`` is one full segment's serialisation time.
     """
     segs = np.asarray(segments, dtype=np.int64)
-    s = (model.mss + model.header) * 8.0 / (rate_mbps * 1e6)
+    s = (model.mss + model.header) * 8.0 / (np.asarray(rate_mbps, dtype=np.float64) * 1e6)
     stall = np.zeros(segs.shape, dtype=np.float64)
     sent = 0
     cwnd = model.init_cwnd
@@ -114,15 +117,16 @@ def slow_start_stall_s(segments: np.ndarray, rtt_s: float, rate_mbps: float, mod
         more = segs > sent  # this round was not the last one
         if not np.any(more):
             break
-        stall += np.where(more, max(0.0, rtt_s - (cwnd - 1) * s), 0.0)
+        stall += np.where(more, np.maximum(0.0, rtt_s - (cwnd - 1) * s), 0.0)
         cwnd *= 2
     return stall
 
 
-def transfer_cost(nbytes: np.ndarray, rate_mbps: float, one_way_delay_s: float, rtt_s: float,
+def transfer_cost(nbytes: np.ndarray, rate_mbps: float | np.ndarray, one_way_delay_s: float, rtt_s: float,
                   model: TransportModel, handshake: bool | None = None,
                   back_rate_mbps: float | None = None) -> TransferCost:
-    """Cost of sending payloads of ``nbytes`` bytes over a link of ``rate_mbps`` Mbit/s.
+    """Cost of sending payloads of ``nbytes`` bytes over a link of ``rate_mbps`` Mbit/s (one rate, or
+    one per payload: on a trace link, the rate around each transfer, see :func:`sc2sim.sim.plan.local_rate_mbps`).
 
     ``one_way_delay_s`` is the propagation delay of this direction and ``rtt_s`` the round-trip time
     (both seconds). ``handshake`` defaults to ``not model.persistent`` (tcp only); ``back_rate_mbps``

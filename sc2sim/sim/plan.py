@@ -179,6 +179,20 @@ def link_capacity(point: Point, cache: dict | None = None) -> Capacity:
     return cap
 
 
+def local_rate_mbps(capacity: Capacity, t_start: np.ndarray, rtt_s: float) -> float | np.ndarray:
+    """The uplink rate (Mbit/s) a transfer starting at ``t_start`` meets during its handshake and
+    slow start: a constant link's rate, or a trace's mean rate over ``[t, t + 2 rtt + 50 ms]`` (at
+    least 1 % of its long-run mean, so an outage does not read as zero). The transport model times
+    the handshake packets and the slow-start stalls at this rate; the bytes themselves still go
+    through the trace's opportunities."""
+    if isinstance(capacity, ConstantCapacity):
+        return capacity.rate_mbps
+    t0 = np.asarray(t_start, dtype=np.float64)
+    window = 2.0 * rtt_s + 0.05
+    offered = np.asarray(capacity.before(t0 + window), dtype=np.float64) - np.asarray(capacity.before(t0), dtype=np.float64)
+    return np.maximum(offered * 8.0 / (window * 1e6), 0.01 * capacity.mean_rate_mbps)
+
+
 def transport_of(point: Point) -> TransportModel:
     """The point's transport parameters as a :class:`TransportModel`."""
     t = point.transport
@@ -210,11 +224,12 @@ def build_plan(point: Point, rows: PipelineRows, pipe_index: int, host: DevicePr
     up, down = point.uplink, point.downlink
     d_up, d_down = up.one_way_delay_ms / 1e3, down.one_way_delay_ms / 1e3
     rtt = d_up + d_down
-    cost = transfer_cost(rows.payload_bytes, capacity.mean_rate_mbps, d_up, rtt, tm, back_rate_mbps=float(down.bandwidth_mbps))
-    segs = cost.segments[row]
+    rate = local_rate_mbps(capacity, t_arr + mobile_s, rtt)
+    cost = transfer_cost(rows.payload_bytes[row], rate, d_up, rtt, tm, back_rate_mbps=float(down.bandwidth_mbps))
+    segs = cost.segments
     pkt = tm.mss + tm.header if tm.kind == "tcp" else 1500
     extra_b, wait = loss_penalty(segs, up.loss, rtt, tm, _rng(point.seed, 4, pipe_index), pkt)
-    wire = cost.wire_bytes[row] + extra_b
+    wire = cost.wire_bytes + extra_b
     post = np.maximum(0.0, d_up + up.jitter_ms / 1e3 * _rng(point.seed, 3).standard_normal(point.requests)[:n]) + wait
 
     res = np.full(1, point.result_bytes)
@@ -227,7 +242,7 @@ def build_plan(point: Point, rows: PipelineRows, pipe_index: int, host: DevicePr
     return Plan(
         pipeline=rows.name, local=False, devices=point.devices, device=dev, t_arrival=t_arr,
         sample=rows.sample[row], correct=rows.correct[row], payload_bytes=rows.payload_bytes[row],
-        wire_bytes=wire, down_wire_bytes=dwire, mobile_s=mobile_s, up_pre_s=cost.pre_s[row],
+        wire_bytes=wire, down_wire_bytes=dwire, mobile_s=mobile_s, up_pre_s=cost.pre_s,
         up_work=np.asarray(capacity.work(wire), dtype=np.float64), up_post_s=post, edge_s=e_ps[trow],
         edge_fixed_s=e_fixed, down_s=down_s, capacity=capacity, up_sharing=point.up_sharing, gpus=point.gpus,
         max_batch=point.max_batch, max_wait_s=point.max_wait_ms / 1e3, edge_sharing=point.edge_sharing,
