@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Optional
 
 import typer
 
+from sc2sim.commands.options import DataDir, ProfileOpt, ProgressOpt, ReportOpt, ScenarioArg
 from sc2sim.errors import ConfigError
 
 
@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def emulate(
-        scenario: Path = typer.Argument(..., help="Scenario YAML (see scenarios/); every sweep point is emulated."),
+        scenario: ScenarioArg,
         out: Path = typer.Option(..., "--out", help="Folder for requests.parquet, summary.csv, summary.json, points/."),
         backend: str = typer.Option("userspace", "--backend", help="userspace (TUN forwarder: rate, delay, jitter, loss, "
                                     "queue, Mahimahi traces) or mininet (TCLink; delay/jitter/loss need the kernel's netem)."),
@@ -25,10 +25,10 @@ def register(app: typer.Typer) -> None:
         congestion: str = typer.Option("cubic", "--congestion", help="TCP congestion control of both hosts' sockets "
                                        "(cubic, reno, bbr; 'system' keeps the kernel default)."),
         edge_threads: int = typer.Option(1, "--edge-threads", min=1, help="torch threads of the edge server."),
-        profile: Optional[Path] = typer.Option(None, "--profile", help="Profile table to plan with (default: the profile cache)."),
-        data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Dataset folder."),
-        progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
-        report: bool = typer.Option(True, "--report/--no-report", help="Also write report.html and figures/ into --out."),
+        profile: ProfileOpt = None,
+        data_dir: DataDir = None,
+        progress: ProgressOpt = True,
+        report: ReportOpt = True,
     ) -> None:
         """Send each request's real payload over TCP between two network namespaces through an emulated link.
 

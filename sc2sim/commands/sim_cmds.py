@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 import typer
 
+from sc2sim.commands.options import DataDir, EngineOpt, ProfileOpt, ProgressOpt, QuietOpt, Repeats, ReportOpt, ScenarioArg, Threads
 from sc2sim.errors import ConfigError
 
 
@@ -108,18 +109,18 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def run(
-        scenario: Path = typer.Argument(..., help="Scenario YAML (see scenarios/)."),
+        scenario: ScenarioArg,
         out: Path = typer.Option(..., "--out", help="Folder for requests.parquet, summary.csv, summary.json."),
-        profile: Optional[Path] = typer.Option(None, "--profile", help="Use this profile table (Parquet) instead of profiling."),
-        engine: str = typer.Option("auto", "--engine", help="auto | simpy | exact (auto: exact where no requests interact)."),
-        repeats: int = typer.Option(3, help="Timing repeats per sample when profiling."),
-        threads: int = typer.Option(1, help="torch threads when profiling."),
-        data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Dataset folder when profiling."),
-        progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
-        quiet: bool = typer.Option(False, "--quiet", help="Do not print the summary table."),
+        profile: ProfileOpt = None,
+        engine: EngineOpt = "auto",
+        repeats: Repeats = 3,
+        threads: Threads = 1,
+        data_dir: DataDir = None,
+        progress: ProgressOpt = True,
+        quiet: QuietOpt = False,
         samples: Optional[str] = typer.Option(None, "--samples", help="Override the scenario's profiled test samples: N or 'all' (the whole test set)."),
         timing_samples: Optional[str] = typer.Option(None, "--timing-samples", help="Override the scenario's timed samples (batch-1 stage times): N or 'all'."),
-        report: bool = typer.Option(True, "--report/--no-report", help="Also write report.html and figures/ into --out."),
+        report: ReportOpt = True,
     ) -> None:
         """Simulate every sweep point x pipeline of a scenario and write the request records and summary.
 

@@ -12,6 +12,7 @@ from typing import Optional
 
 import typer
 
+from sc2sim.commands.options import DataDir, EngineOpt, ProfileOpt, ProgressOpt, QuietOpt, Repeats, ReportOpt, ScenarioArg, Threads
 from sc2sim.errors import ConfigError
 
 
@@ -20,20 +21,20 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def sweep(
-        scenario: Path = typer.Argument(..., help="Scenario YAML (see scenarios/)."),
+        scenario: ScenarioArg,
         out: Path = typer.Option(..., "--out", help="Folder for points/, requests.parquet, summary.csv, summary.json."),
-        profile: Optional[Path] = typer.Option(None, "--profile", help="Use this profile table (Parquet) instead of profiling."),
+        profile: ProfileOpt = None,
         scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of an existing Dask scheduler (tcp://host:port); default: a LocalCluster."),
         workers: int = typer.Option(2, "--workers", help="LocalCluster workers (one thread each)."),
         processes: bool = typer.Option(True, "--processes/--no-processes", help="LocalCluster workers as processes (default) or threads in this process."),
         connect_timeout: float = typer.Option(10.0, "--connect-timeout", help="Seconds to wait for --scheduler."),
-        engine: str = typer.Option("auto", "--engine", help="auto | simpy | exact (auto: exact where no requests interact)."),
-        repeats: int = typer.Option(3, help="Timing repeats per sample when profiling."),
-        threads: int = typer.Option(1, help="torch threads when profiling."),
-        data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Dataset folder when profiling."),
-        progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
-        quiet: bool = typer.Option(False, "--quiet", help="Do not print the summary table."),
-        report: bool = typer.Option(True, "--report/--no-report", help="Also write report.html and figures/ into --out."),
+        engine: EngineOpt = "auto",
+        repeats: Repeats = 3,
+        threads: Threads = 1,
+        data_dir: DataDir = None,
+        progress: ProgressOpt = True,
+        quiet: QuietOpt = False,
+        report: ReportOpt = True,
     ) -> None:
         """Simulate every sweep point of a scenario as an independent Dask task; resumes an interrupted sweep.
 

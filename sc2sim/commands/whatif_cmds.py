@@ -11,6 +11,7 @@ from typing import Optional
 
 import typer
 
+from sc2sim.commands.options import DataDir, ProfileOpt, ProgressOpt, Repeats, Threads
 from sc2sim.errors import ConfigError
 
 
@@ -28,14 +29,14 @@ def register(app: typer.Typer) -> None:
         deadline_ms: Optional[float] = typer.Option(None, "--deadline-ms", help="Deadline in ms (default: the scenario's, or 100)."),
         requests: Optional[int] = typer.Option(None, "--requests", help="Simulated requests per cell and pipeline."),
         samples: Optional[int] = typer.Option(None, "--samples", help="Test samples to profile (default: the scenario's, or 1000)."),
-        profile: Optional[Path] = typer.Option(None, "--profile", help="Use this profile table (Parquet) instead of profiling."),
-        repeats: int = typer.Option(3, help="Timing repeats per sample when profiling."),
-        threads: int = typer.Option(1, help="torch threads when profiling."),
-        data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Dataset folder when profiling."),
+        profile: ProfileOpt = None,
+        repeats: Repeats = 3,
+        threads: Threads = 1,
+        data_dir: DataDir = None,
         weights: Optional[str] = typer.Option(None, "--weights", help="none: architecture-only what-if: every pipeline "
                                               "gets weights=none; times and FLOPs measured, accuracy and bytes from "
                                               "each pipeline's card point (labelled published)."),
-        progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+        progress: ProgressOpt = True,
     ) -> None:
         """Which pipeline is best for each mobile device x bandwidth, one heatmap per edge device.
 

@@ -49,6 +49,7 @@ from sc2sim.sim.plan import Plan, build_plan, link_capacity, split_profile
 from sc2sim.sim.sweep import (
     PointResult,
     assemble_points,
+    file_sha,
     point_filename,
     point_key,
     profile_identity,
@@ -174,12 +175,13 @@ def emulate_scenario(sc: Scenario, profile: pd.DataFrame, out_dir: str | Path, o
     pipes = {n: build_pipeline(n) for n in sc.pipelines}
     points_dir = Path(out_dir) / "points"
     points_dir.mkdir(parents=True, exist_ok=True)
-    devices = {name: load_device(name) for name in {"host", *(p.mobile for p in expand(sc)), *(p.edge for p in expand(sc))}}
+    points = expand(sc)
+    devices = {name: load_device(name) for name in {"host", *(p.mobile for p in points), *(p.edge for p in points)}}
     profile_id = profile_identity(rows)
     files, resumed = [], []
-    for point in expand(sc):
+    for point in points:
         key = point_key(point, sc.pipelines, sc.samples, sc.dataset, profile_id, devices,
-                        f"emu-{opts.backend}-{opts.congestion}-{opts.edge_threads}", None)
+                        f"emu-{opts.backend}-{opts.congestion}-{opts.edge_threads}", file_sha(point.uplink.trace))
         path = points_dir / point_filename(point, key)
         meta = read_point_meta(path) if path.is_file() else None
         if meta is not None and meta.get("sweep_key") == key:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -31,7 +31,6 @@ from sc2sim.pipelines.base import PIPELINES, Param, Pipeline, register_pipeline,
 from sc2sim.pipelines.torch_util import argmax1, argmax_batch, image_tensor, images_tensor, weights_tag
 
 BUNDLED_CLASSIFIERS = ("teacher", "light")
-CHUNK = 16  # images per forward pass in the untimed bytes-and-accuracy pass (bounds memory at 224x224)
 
 
 def _is_classifier(v: str) -> bool:
@@ -118,12 +117,6 @@ def load_classifier(pipeline: str, params: dict[str, Any]) -> Classifier:
     return Classifier(net, tag, "RGB", (1, 3, 224, 224))
 
 
-def chunks(images: Any, size: int = CHUNK) -> Iterator[Any]:
-    """Consecutive slices of ``images`` of at most ``size`` samples."""
-    for i in range(0, len(images), size):
-        yield images[i : i + size]
-
-
 @register_pipeline("local", "torchvision")
 class LocalTorchvision(Pipeline):
     """A torchvision classifier (``arch``, ``weights``) run whole on the device; the payload is the class."""
@@ -155,7 +148,7 @@ class LocalTorchvision(Pipeline):
 
     def mobile_batch(self, images: np.ndarray) -> list[bytes]:
         with torch.no_grad():
-            return [self.encode(int(c)) for part in chunks(images) for c in argmax_batch(self.model(images_tensor(part)))]
+            return [self.encode(int(c)) for c in argmax_batch(self.model(images_tensor(images)))]
 
     def encode(self, x: int) -> bytes:
         return int(x).to_bytes(self.nbytes, "little")

@@ -38,7 +38,7 @@ from sc2sim.errors import ConfigError
 from sc2sim.models.entropy import compress_latent, decompress_latent, prepare_for_coding
 from sc2sim.models.imagenet import imagenet_normalize, load_strict, read_state_dict
 from sc2sim.pipelines.base import Param, Pipeline, register_pipeline
-from sc2sim.pipelines.imagenet import CARD_PARAMS, WEIGHTS, chunks
+from sc2sim.pipelines.imagenet import CARD_PARAMS, WEIGHTS
 from sc2sim.pipelines.torch_util import argmax1, argmax_batch, image_tensor, images_tensor
 
 INSTALL_HINT = "pip install sc2sim[sc2bench]"
@@ -163,18 +163,12 @@ class Sc2benchSplit(Pipeline):
             return argmax1(self._classify(z))
 
     def mobile_batch(self, images: np.ndarray) -> list[bytes]:
-        out: list[bytes] = []
-        with torch.no_grad():
-            for part in chunks(images):
-                out += self.bl.entropy_bottleneck.compress(self._latent(images_tensor(part)))
-        return out
+        with torch.no_grad():  # the caller bounds the batch (sc2sim.profiling.measure.PIXELS_PER_BATCH)
+            return self.bl.entropy_bottleneck.compress(self._latent(images_tensor(images)))
 
     def edge_batch(self, payloads: list[bytes]) -> np.ndarray:
-        preds = []
         with torch.no_grad():
-            for part in chunks(list(payloads)):
-                preds.append(argmax_batch(self._classify(self.bl.entropy_bottleneck.decompress(part, self.latent_hw))))
-        return np.concatenate(preds) if preds else np.zeros(0, np.int64)
+            return argmax_batch(self._classify(self.bl.entropy_bottleneck.decompress(list(payloads), self.latent_hw)))
 
     def fingerprint(self) -> str:
         import compressai

@@ -72,7 +72,8 @@ def quality_pass(pipe: Pipeline, images: np.ndarray, on_sample: Callable[[int], 
     torch.set_num_threads(os.cpu_count() or 1)
     payloads: list[bytes] = []
     preds = []
-    size = max(1, min(250, PIXELS_PER_BATCH // max(1, int(np.prod(images.shape[1:])) if len(images) else 1)))
+    per_image = int(np.prod(images.shape[1:])) or 1
+    size = max(1, min(250, PIXELS_PER_BATCH // per_image))
     try:
         for i in range(0, len(images), size):
             batch = pipe.mobile_batch(images[i : i + size])

@@ -116,7 +116,8 @@ def _canon(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, default=_json_default, separators=(",", ":"))
 
 
-def _file_sha(path: Path | None) -> str | None:
+def file_sha(path: Path | None) -> str | None:
+    """SHA-256 of a file's bytes (a trace's), None for no file: part of a point's key."""
     return None if path is None else hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
@@ -294,7 +295,7 @@ def run_sweep(sc: Scenario, rows: dict[str, PipelineRows], out_dir: str | Path, 
     for p in points:
         t = p.uplink.trace
         if t not in trace_shas:
-            trace_shas[t] = _file_sha(t)
+            trace_shas[t] = file_sha(t)
         key = point_key(p, sc.pipelines, sc.samples, sc.dataset, prof_id, devices, engine, trace_shas[t], sc.policy)
         path = folder / point_filename(p, key)
         files[p.label] = path

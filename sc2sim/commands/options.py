@@ -1,0 +1,21 @@
+"""Command-line options that several commands share, declared once (Typer ``Annotated`` aliases).
+
+Use as ``repeats: Repeats = 3``: the default stays at the parameter, the flag and help text here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML (see scenarios/).")]
+ProfileOpt = Annotated[Optional[Path], typer.Option("--profile", help="Use this profile table (Parquet) instead of profiling.")]
+EngineOpt = Annotated[str, typer.Option("--engine", help="auto | simpy | exact (auto: exact where no requests interact).")]
+Repeats = Annotated[int, typer.Option(help="Timing repeats per sample when profiling.")]
+Threads = Annotated[int, typer.Option(help="torch threads when profiling.")]
+DataDir = Annotated[Optional[str], typer.Option("--data-dir", help="Dataset folder when profiling.")]
+ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", help="Do not print the summary table.")]
+ReportOpt = Annotated[bool, typer.Option("--report/--no-report", help="Also write report.html and figures/ into --out.")]
