@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from sc2sim.cards import DEFAULT_CARD, PublishedPoint, select_point
 from sc2sim.errors import ConfigError
 from sc2sim.naming import format_name, parse_name
-from sc2sim.pipelines.base import PIPELINES, Param, Pipeline, register_pipeline, resolve_params
-from sc2sim.pipelines.torch_util import argmax1, argmax_batch, image_tensor, images_tensor, weights_tag
+from sc2sim.pipelines.base import PIPELINES, Param, register_pipeline, resolve_params
+from sc2sim.pipelines.local import LocalPipeline
+from sc2sim.pipelines.torch_util import weights_tag
 
 BUNDLED_CLASSIFIERS = ("teacher", "light")
 
@@ -118,7 +118,7 @@ def load_classifier(pipeline: str, params: dict[str, Any]) -> Classifier:
 
 
 @register_pipeline("local", "torchvision")
-class LocalTorchvision(Pipeline):
+class LocalTorchvision(LocalPipeline):
     """A torchvision classifier (``arch``, ``weights``) run whole on the device; the payload is the class."""
 
     strategy = "local"
@@ -128,27 +128,19 @@ class LocalTorchvision(Pipeline):
     DOC = ("A torchvision classifier run whole on the device (weights=PATH: a state_dict; weights=none: "
            "architecture only, bytes and accuracy from a card point)")
 
-    def __init__(self, name: str, variant: str, params: dict[str, Any]) -> None:
-        super().__init__(name, variant, params)
+    def load_model(self) -> Any:
+        name, params = self.name, self.params
         if params["arch"] in BUNDLED_CLASSIFIERS:
             raise ConfigError(f"pipeline {name!r}: arch={params['arch']!r} — use local:{params['arch']} for bundled models")
         self.published = self.published_point(name, params)
         self.clf = load_classifier(name, {"model": params["arch"], "weights": params["weights"]})
-        self.model = self.clf.module
-        self.nbytes = 1 if self.model.hparams["num_classes"] <= 256 else 2
+        self.nbytes = 1 if self.clf.module.hparams["num_classes"] <= 256 else 2
+        return self.clf.module
 
     @classmethod
     def published_point(cls, name: str, params: dict[str, Any]) -> PublishedPoint | None:
         """Card point for ``weights=none`` (method: the architecture's name)."""
         return card_point(name, params, params["arch"])
-
-    def mobile_compute(self, image: np.ndarray) -> int:
-        with torch.no_grad():
-            return argmax1(self.model(image_tensor(image)))
-
-    def mobile_batch(self, images: np.ndarray) -> list[bytes]:
-        with torch.no_grad():
-            return [self.encode(int(c)) for c in argmax_batch(self.model(images_tensor(images)))]
 
     def encode(self, x: int) -> bytes:
         return int(x).to_bytes(self.nbytes, "little")
@@ -158,6 +150,3 @@ class LocalTorchvision(Pipeline):
 
     def fingerprint(self) -> str:
         return f"{self.name}|{self.clf.tag}"
-
-    def models(self) -> dict[str, list[Any]]:
-        return {"mobile": [self.model], "edge": []}

@@ -24,7 +24,11 @@ class LocalPipeline(Pipeline):
 
     def __init__(self, name: str, variant: str, params: dict[str, Any]) -> None:
         super().__init__(name, variant, params)
-        self.model = load_bundled(variant)
+        self.model = self.load_model()
+
+    def load_model(self) -> Any:
+        """The classifier the device runs (here: bundled model ``variant``)."""
+        return load_bundled(self.variant)
 
     def mobile_compute(self, image: np.ndarray) -> int:
         with torch.no_grad():
