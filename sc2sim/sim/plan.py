@@ -225,11 +225,15 @@ def build_plan(point: Point, rows: PipelineRows, pipe_index: int, host: DevicePr
     d_up, d_down = up.one_way_delay_ms / 1e3, down.one_way_delay_ms / 1e3
     rtt = d_up + d_down
     rate = local_rate_mbps(capacity, t_arr + mobile_s, rtt)
-    cost = transfer_cost(rows.payload_bytes[row], rate, d_up, rtt, tm, back_rate_mbps=float(down.bandwidth_mbps))
-    segs = cost.segments
+    if np.ndim(rate):  # a rate per request (trace link): cost per request
+        cost = transfer_cost(rows.payload_bytes[row], rate, d_up, rtt, tm, back_rate_mbps=float(down.bandwidth_mbps))
+        segs, base_wire, pre = cost.segments, cost.wire_bytes, cost.pre_s
+    else:  # one rate: cost per profiled sample, then per request by lookup
+        cost = transfer_cost(rows.payload_bytes, rate, d_up, rtt, tm, back_rate_mbps=float(down.bandwidth_mbps))
+        segs, base_wire, pre = cost.segments[row], cost.wire_bytes[row], cost.pre_s[row]
     pkt = tm.mss + tm.header if tm.kind == "tcp" else 1500
     extra_b, wait = loss_penalty(segs, up.loss, rtt, tm, _rng(point.seed, 4, pipe_index), pkt)
-    wire = cost.wire_bytes + extra_b
+    wire = base_wire + extra_b
     post = np.maximum(0.0, d_up + up.jitter_ms / 1e3 * _rng(point.seed, 3).standard_normal(point.requests)[:n]) + wait
 
     res = np.full(1, point.result_bytes)
@@ -242,7 +246,7 @@ def build_plan(point: Point, rows: PipelineRows, pipe_index: int, host: DevicePr
     return Plan(
         pipeline=rows.name, local=False, devices=point.devices, device=dev, t_arrival=t_arr,
         sample=rows.sample[row], correct=rows.correct[row], payload_bytes=rows.payload_bytes[row],
-        wire_bytes=wire, down_wire_bytes=dwire, mobile_s=mobile_s, up_pre_s=cost.pre_s,
+        wire_bytes=wire, down_wire_bytes=dwire, mobile_s=mobile_s, up_pre_s=pre,
         up_work=np.asarray(capacity.work(wire), dtype=np.float64), up_post_s=post, edge_s=e_ps[trow],
         edge_fixed_s=e_fixed, down_s=down_s, capacity=capacity, up_sharing=point.up_sharing, gpus=point.gpus,
         max_batch=point.max_batch, max_wait_s=point.max_wait_ms / 1e3, edge_sharing=point.edge_sharing,
