@@ -11,9 +11,10 @@ import pytest
 import yaml
 
 from sc2sim.errors import ConfigError
+from sc2sim.network import ConstantCapacity
 from sc2sim.scenario import load_scenario, parse_scenario
-from sc2sim.sim import simulate_scenario
-from sc2sim.sim.policy import Candidate, Ewma, choose
+from sc2sim.sim import manual_plan, simulate_scenario
+from sc2sim.sim.policy import Candidate, Ewma, choose, simulate_adaptive
 from sc2sim.sim.synthetic import synthetic_profile, write_profile_parquet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +40,17 @@ def test_choice_rule():
     assert choose(cands, 0.05, 0.050) == 0  # webp: 30 + 48 ms misses -> light
     assert choose(cands, 10.0, 0.005) == 0  # nobody meets 5 ms -> the fastest predicted
     assert choose(cands, 10.0, 1.0) == 2
+
+
+def test_policy_learns_from_each_transfers_own_time_in_the_bottleneck():
+    """The engine tells the policy when each transfer reached the head of its device's queue and when
+    its last byte left: five 10 kB transfers queued at once on a 5 Mbit/s link each give a sample of
+    exactly 5 Mbit/s (their queueing is not counted), so a later request sees 5 - 4 x 0.7^5."""
+    plan = manual_plan([0.0] * 5 + [100.0], 0.0, payload_bytes=10_000, up_post_s=0.01, capacity=ConstantCapacity(5.0))
+    run = simulate_adaptive([plan], [0.9], 1.0, alpha=0.3, initial_mbps=1.0)
+    assert run.estimate_mbps[:5].tolist() == [1.0] * 5
+    assert run.estimate_mbps[5] == pytest.approx(5 - 4 * 0.7**5, rel=1e-12)
+    assert (run.chosen == 0).all()
 
 
 def _drop_trace(path: Path) -> Path:

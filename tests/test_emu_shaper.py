@@ -50,10 +50,25 @@ def test_trace_link_has_the_simulators_semantics():
     assert cap.time_of(max(cap.before(0.006), 0) + 1600) == pytest.approx(0.012)
 
 
+def test_trace_packets_follow_mahimahis_entry_rule_and_accounting():
+    """A packet arriving during ms m cannot use the opportunities stamped m; ``tun`` counts 1504-byte
+    opportunities and 4 bytes per packet (Mahimahi as compiled). More in test_mahimahi_reference.py."""
+    cap = TraceCapacity(np.array([2, 2, 5, 10]))
+    s = Shaper(LinkSpec(cap))
+    assert s.offer(0.002, 100) == 0.005  # arrives exactly at 2 ms: the 2 ms opportunities are gone
+    assert s.offer(0.0049, 100) == 0.005  # queued before 5 ms: shares the 5 ms opportunity
+    assert s.offer(0.005, 100) == 0.010
+    tun = Shaper(LinkSpec(TraceCapacity(np.array([1]), accounting="tun")))
+    assert [tun.offer(0.0, 1500) for _ in range(2)] == [0.001, 0.002]  # 1504 B each: one per opportunity
+    assert [tun.offer(0.0025, 748) for _ in range(2)] == [0.003, 0.003]  # 2 x (748 + 4) = 1504
+    assert tun.offer(0.0025, 1) == 0.004
+
+
 def test_link_spec_from_json(tmp_path):
     trace = tmp_path / "t.up"
     trace.write_text("1\n")
     spec = link_spec({"trace": str(trace), "scale": 0.5, "one_way_delay_ms": 7, "loss": 0.01})
     assert isinstance(spec.capacity, TraceCapacity) and spec.capacity.mean_rate_mbps == pytest.approx(6.0)
     assert spec.one_way_delay_ms == 7 and spec.loss == 0.01
+    assert link_spec({"trace": str(trace), "accounting": "tun"}).capacity.bytes_per_opportunity == 1504
     assert link_spec({"rate_mbps": 5}).capacity == ConstantCapacity(5.0)

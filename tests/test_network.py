@@ -31,23 +31,62 @@ def test_single_line_trace_is_12_mbps(tmp_path):
     f.write_text("1\n")
     cap = read_mahimahi(f)
     assert cap.mean_rate_mbps == pytest.approx(12.0)
-    # one 1500-byte opportunity per millisecond: 15,000 bytes by t = 10 ms inclusive
-    assert cap.upto(0.010) == 15000
-    assert cap.before(0.010) == 13500
+    # one 1500-byte opportunity per millisecond: 15,000 bytes stamped at or before 10 ms; a transfer
+    # entering during ms 10 (at 10 ms or 10.9 ms) can no longer use them (the entry rule)
+    assert cap.upto(0.010) == cap.before(0.010) == cap.before(0.0109) == 15000
+    assert cap.before(0.0099999) == 13500
 
 
 def test_trace_counts_across_repeats():
     # opportunities at 2, 2, 5, 9, 10 ms; period 10 ms; 10 ms of cycle k coincides with 0 of cycle k+1
     cap = TraceCapacity(np.array([2, 2, 5, 9, 10]))
     assert cap.period_ms == 10
-    ms = [0, 2, 2.5, 9, 10, 12, 20, 22]
-    before = [0, 0, 2, 3, 4, 5, 9, 10]  # opportunities strictly earlier, counted by hand (cycle 2: 12,12,15,19,20)
-    upto = [0, 2, 2, 4, 5, 7, 10, 12]
+    ms = [0, 1.999, 2, 2.5, 9, 10, 12, 20, 22]
+    # opportunities stamped at or before each time's millisecond, counted by hand (cycle 2: 12,12,15,19,20)
+    before = [0, 0, 2, 2, 4, 5, 7, 10, 12]
     assert [cap.before(t / 1000) / 1500 for t in ms] == before
-    assert [cap.upto(t / 1000) / 1500 for t in ms] == upto
+    assert [cap.upto(t / 1000) / 1500 for t in ms] == before
     # time of the n-th opportunity (n = 1..7): 2, 2, 5, 9, 10, 12, 12 ms
     got = [round(cap.time_of(1500 * n) * 1000, 9) for n in range(1, 8)]
     assert got == [2, 2, 5, 9, 10, 12, 12]
+
+
+def test_trace_entry_rule_a_transfer_cannot_use_its_own_millisecond():
+    """Mahimahi has used or wasted the opportunities of ms m before it queues a packet arriving in ms m."""
+    cap = TraceCapacity(np.array([2, 2, 5, 9, 10]))
+    # 100 B entering at exactly 2 ms, or anywhere in ms 2, leave at 5 ms (not at 2 ms)
+    assert fifo_link(np.array([0.002]), np.array([100.0]), cap).tolist() == [0.005]
+    assert fifo_link(np.array([0.0029]), np.array([100.0]), cap).tolist() == [0.005]
+    assert fifo_link(np.array([0.0019]), np.array([100.0]), cap).tolist() == [0.002]
+    # the time the engine hands back (an opportunity's millisecond) maps to that millisecond
+    for n in range(1, 200):
+        t = cap.time_of(1500 * n)
+        assert cap.before(t) >= 1500 * n
+    # m / 1000 in floating point is in ms m, for every m (1 % of them have fl(m / 1000) * 1000 < m)
+    m = np.concatenate([np.arange(2_000_000), 10**10 + np.arange(100_000)])
+    assert np.array_equal(cap.ms_index(m / 1000.0), m)
+    assert np.array_equal(cap.ms_index(m / 1000.0 - 1e-12 * (m < 10**6)), np.where(m < 10**6, m - 1, m))
+
+
+@pytest.mark.parametrize("scale,per_op", [(0.009, 14), (0.29, 435), (0.57, 855), (1, 1500), (2.5, 3750), (1e-9, 1)])
+def test_trace_scale_gives_whole_bytes_per_opportunity(scale, per_op):
+    cap = TraceCapacity(np.array([1]), scale=scale)
+    assert cap.bytes_per_opportunity == per_op  # round(1500 x scale) as written, halves up, at least 1
+    # a payload of exactly k opportunities takes k of them (floating point made it k + 1 at 0.29, 0.57)
+    for k in (1, 2, 3, 7, 100):
+        assert fifo_link(np.array([0.0]), np.array([float(k * per_op)]), cap).tolist() == [k / 1000]
+        assert fifo_link(np.array([0.0]), np.array([float(k * per_op + 1)]), cap).tolist() == [(k + 1) / 1000]
+
+
+def test_trace_tun_accounting_counts_1504_bytes_and_a_header_per_packet():
+    cap = TraceCapacity(np.array([1]), accounting="tun")
+    assert cap.bytes_per_opportunity == 1504 and cap.header_bytes == 4
+    assert cap.mean_rate_mbps == pytest.approx(12.032)
+    assert cap.work(1500, packets=1) == 1504  # one full packet per opportunity, as mm-link counts it
+    assert cap.work(3000) == 3008  # default: the fewest 1500-byte packets (2)
+    assert cap.work(np.array([0, 1, 1500, 1501])).tolist() == [0, 5, 1504, 1509]
+    assert TraceCapacity(np.array([1])).work(3000) == 3000  # ip accounting: IP bytes only
+    assert TraceCapacity(np.array([1]), scale=0.5, accounting="tun").bytes_per_opportunity == 752
 
 
 def test_trace_fifo_delivers_what_a_hand_count_says():
@@ -72,12 +111,26 @@ def test_trace_shared_opportunity_precise():
 def test_trace_scale_and_errors(tmp_path):
     cap = TraceCapacity(np.array([1]), scale=0.5)
     assert cap.mean_rate_mbps == pytest.approx(6.0)
+    cases = {"1\n2\nthree\n": r"bad.up: line 3: 'three' — a Mahimahi trace holds one integer",
+             "5\n3\n": r"bad.up: line 2: 3 — timestamps must be non-decreasing",
+             "0\n0\n": r"bad.up: last timestamp: 0 — a trace must last at least 1 ms",
+             "": r"bad.up: timestamps: none",
+             "-1\n4\n": r"bad.up: line 1: '-1'",
+             "1\n99999999999999999999\n": r"bad.up: line 2: 99999999999999999999 — timestamps up to"}
     bad = tmp_path / "bad.up"
-    bad.write_text("1\n2\nthree\n")
-    with pytest.raises(ConfigError, match=r"bad.up: line 3: 'three'"):
+    for text, msg in cases.items():
+        bad.write_text(text)
+        with pytest.raises(ConfigError, match=msg):
+            read_mahimahi(bad)
+    bad.write_bytes(b"1\n\xff\xfe\n")
+    with pytest.raises(ConfigError, match=r"bad.up: byte 2: .* plain text"):
         read_mahimahi(bad)
     with pytest.raises(ConfigError, match="no such|cannot read"):
         read_mahimahi(tmp_path / "missing.up")
+    for kw, msg in (({"scale": 0.0}, "scale: 0.0"), ({"scale": float("inf")}, "scale: inf"),
+                    ({"accounting": "x"}, "accounting: 'x' — allowed: ip, tun")):
+        with pytest.raises(ConfigError, match=msg):
+            TraceCapacity(np.array([1]), **kw)
 
 
 def test_constant_fifo_is_lindley():
@@ -156,7 +209,8 @@ def test_trace_transfers_time_their_handshake_and_slow_start_at_the_local_rate()
     # 10 opportunities in each of the first 100 ms (120 Mbit/s), then nothing until 1000 ms
     cap = TraceCapacity(np.concatenate([np.repeat(np.arange(1, 101), 10), [1000]]))
     rate = local_rate_mbps(cap, np.array([0.0, 0.5]), 0.025)  # window 100 ms
-    assert rate[0] == pytest.approx(990 * 1500 * 8 / 0.1 / 1e6)  # opportunities at 1-99 ms lie in [0, 100 ms)
+    # what a transfer entering at 0 can use by 100 ms: the opportunities stamped 1-100 ms (the entry rule)
+    assert rate[0] == pytest.approx(1000 * 1500 * 8 / 0.1 / 1e6)
     assert rate[1] == pytest.approx(0.01 * cap.mean_rate_mbps)
     fast = transfer_cost(np.array([20000]), rate[:1], 0.0125, 0.025, TCP).pre_s[0]
     slow = transfer_cost(np.array([20000]), np.array([cap.mean_rate_mbps]), 0.0125, 0.025, TCP).pre_s[0]

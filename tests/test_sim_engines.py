@@ -9,7 +9,8 @@ import pytest
 
 from sc2sim.devices import load_device
 from sc2sim.network import ConstantCapacity, TraceCapacity
-from sc2sim.scenario import expand, parse_scenario
+from sc2sim.points import expand
+from sc2sim.scenario import parse_scenario
 from sc2sim.sim import manual_plan, simulate_des, simulate_exact
 from sc2sim.sim.plan import build_plan, link_capacity, split_profile
 from sc2sim.sim.synthetic import synthetic_profile
@@ -81,6 +82,33 @@ def test_trace_link_through_both_engines_matches_hand_count():
     plan = manual_plan([0.0, 0.003, 0.0095, 0.0095], 0.0, payload_bytes=[3000, 1600, 4500, 100], capacity=cap)
     for times in (simulate_exact(plan), simulate_des(plan)):
         assert (times.t_tx_end * 1000).tolist() == pytest.approx([2.0, 9.0, 12.0, 15.0], abs=1e-9)
+
+
+def test_trace_entry_rule_holds_for_a_transfer_queued_behind_its_own_device():
+    """A transfer that entered during the millisecond in which the one ahead of it finishes cannot use
+    the rest of that millisecond's opportunity (Mahimahi's entry rule), even when it was already queued.
+
+    One opportunity of 1500 B per millisecond. Z (1500 B) and A (750 B) enter at 0: Z leaves at 1 ms, A
+    at 2 ms using half of that opportunity. B (750 B) enters at exactly 2 ms, queued behind A (its entry
+    is processed before A's departure): the other half of the 2 ms opportunity is already spent for it,
+    so it leaves at 3 ms, not 2 ms.
+    """
+    cap = TraceCapacity(np.array([1]))
+    plan = manual_plan([0.0, 0.0, 0.0], 0.0, payload_bytes=[1500, 750, 750], up_pre_s=[0.0, 0.0, 0.002], capacity=cap)
+    for times in (simulate_exact(plan), simulate_des(plan)):
+        assert (times.t_tx_end * 1000).tolist() == pytest.approx([1.0, 2.0, 3.0], abs=1e-9)
+
+
+def test_simultaneous_arrivals_at_the_edge_go_in_link_order():
+    """Requests that reach the edge at the same instant queue there in the order their bytes left the
+    link, not by request number: request 0 (0 bytes, entering late) waits behind request 1's 1 MB,
+    both leave the link at 1.1 s, and request 1 is served first."""
+    cap = ConstantCapacity(8.0)  # one byte per microsecond
+    plan = manual_plan([0.0, 0.0], [0.0, 0.1], payload_bytes=[0, 1_000_000], up_pre_s=[0.5, 0.0], edge_s=0.2,
+                       capacity=cap)
+    for times in (simulate_exact(plan), simulate_des(plan)):
+        assert times.t_tx_end.tolist() == pytest.approx([1.1, 1.1], abs=1e-12)
+        assert times.t_edge_start.tolist() == pytest.approx([1.3, 1.1], abs=1e-12)
 
 
 def test_shared_cell_is_processor_sharing_across_devices():

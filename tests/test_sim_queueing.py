@@ -12,7 +12,8 @@ from sc2sim.network import (
     isolated_time_s,
     transfer_cost,
 )
-from sc2sim.scenario import expand, parse_scenario
+from sc2sim.points import expand
+from sc2sim.scenario import parse_scenario
 from sc2sim.sim import manual_plan, simulate_des, simulate_exact
 from sc2sim.sim.energy import radio_energy_j
 from sc2sim.sim.plan import build_plan, link_capacity, split_profile

@@ -67,8 +67,10 @@ def open_tun(netns: str, ifname: str) -> int:
 
 
 def link_spec(doc: dict[str, Any]) -> LinkSpec:
-    """A :class:`LinkSpec` from its JSON form: ``rate_mbps`` or ``trace`` (+ ``scale``), delay, jitter, loss, queue."""
-    cap = read_mahimahi(doc["trace"], doc.get("scale", 1.0)) if doc.get("trace") else ConstantCapacity(float(doc["rate_mbps"]))
+    """A :class:`LinkSpec` from its JSON form: ``rate_mbps`` or ``trace`` (+ ``scale``, ``accounting``
+    ``ip``/``tun``), delay, jitter, loss, queue."""
+    cap = (read_mahimahi(doc["trace"], doc.get("scale", 1.0), doc.get("accounting", "ip")) if doc.get("trace")
+           else ConstantCapacity(float(doc["rate_mbps"])))
     return LinkSpec(cap, float(doc.get("one_way_delay_ms", 0.0)), float(doc.get("jitter_ms", 0.0)),
                     float(doc.get("loss", 0.0)), int(doc.get("queue_bytes", 1_000_000)))
 

@@ -7,10 +7,13 @@ One :class:`Shaper` per direction. A packet of ``n`` bytes (the whole IP packet)
 2. is dropped when the bytes already waiting for the bottleneck plus ``n`` exceed ``queue_bytes``
    (a bounded drop-tail queue);
 3. otherwise joins the FIFO bottleneck, which is the simulator's own capacity model
-   (:mod:`sc2sim.network.capacity`): a constant rate, or a Mahimahi trace with the same semantics
-   (1500-byte opportunities at millisecond timestamps, unused capacity lost, the trace repeating).
-   Its departure is Lindley's recursion in capacity units,
-   ``E = max(before(t), E_prev) + work(n)``, ``depart = time_of(E)``;
+   (:mod:`sc2sim.network.capacity`): a constant rate, or a Mahimahi trace with ``mm-link``'s exact
+   semantics (whole-byte opportunities at millisecond timestamps, the packet's bytes flowing over
+   them in FIFO order, unused bytes lost, the trace repeating, and the entry rule: a packet that
+   arrives during ms ``m`` can only use opportunities stamped after ``m``; with ``tun`` accounting
+   the packet also counts its 4-byte TUN header). Its departure is Lindley's recursion in capacity
+   units (whole bytes for a trace), ``E = max(before(t), E_prev) + work(n, packets=1)``,
+   ``depart = time_of(E)``: the opportunity that carries the packet's last byte;
 4. is delivered ``d`` after it departs, never before the previous packet of the same direction.
    ``d`` is the one-way delay plus jitter: ``one_way_delay + jitter * N(0, 1)`` (at least 0), drawn
    anew whenever a packet finds nothing in flight in its direction; packets that follow while others
@@ -45,7 +48,7 @@ class Shaper:
     def __init__(self, spec: LinkSpec, seed: int = 0) -> None:
         self.spec = spec
         self.rng = np.random.default_rng(seed)
-        self.end = 0.0  # E_prev: capacity position where the last accepted packet finishes
+        self.end: float | int = 0  # E_prev: capacity position where the last accepted packet finishes
         self.last_delivery = 0.0
         self.delay = spec.one_way_delay_ms / 1e3  # the current draw of the one-way delay (s)
         self.waiting: deque[tuple[float, int]] = deque()  # (departure time, bytes) not yet departed
@@ -56,7 +59,7 @@ class Shaper:
 
     def restart(self) -> None:
         """Start the link afresh at time 0 (empty queue, idle bottleneck); counts and random state go on."""
-        self.end, self.last_delivery = 0.0, 0.0
+        self.end, self.last_delivery = 0, 0.0
         self.waiting.clear()
         self.waiting_bytes = 0
         self.delay = self.spec.one_way_delay_ms / 1e3
@@ -73,7 +76,7 @@ class Shaper:
             self.dropped_queue += 1
             return None
         cap = spec.capacity
-        self.end = max(float(cap.before(t)), self.end) + float(cap.work(nbytes))
+        self.end = max(cap.before(t), self.end) + cap.work(nbytes, packets=1)  # whole bytes on a trace
         depart = float(cap.time_of(self.end))
         self.waiting.append((depart, nbytes))
         self.waiting_bytes += nbytes

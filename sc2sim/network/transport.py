@@ -78,6 +78,11 @@ class TransportModel:
     init_cwnd: int = INIT_CWND
     rto_ms: float = RTO_MIN_MS
 
+    @property
+    def packet_bytes(self) -> int:
+        """Bytes of one full packet on the wire: a TCP segment with its headers, or a raw packet."""
+        return self.mss + self.header if self.kind == "tcp" else RAW_PACKET_BYTES
+
 
 @dataclass(frozen=True)
 class TransferCost:

@@ -63,8 +63,10 @@ def fifo_link(entry: np.ndarray, work: np.ndarray, capacity) -> np.ndarray:
     if entry.size == 0:
         return entry.copy()
     cum = np.cumsum(work)
-    pos = cum + np.maximum.accumulate(np.asarray(capacity.before(entry), dtype=np.float64) - (cum - work))
-    return np.asarray(capacity.time_of(pos), dtype=np.float64)
+    spent = np.asarray(capacity.before(entry), dtype=np.float64)
+    pos = cum + np.maximum.accumulate(spent - (cum - work))
+    # a transfer that needs no capacity (0 bytes) and finds the link idle leaves as it enters
+    return np.where(pos > spent, np.asarray(capacity.time_of(pos), dtype=np.float64), entry)
 
 
 def multi_server(arrival: np.ndarray, service: np.ndarray, servers: int) -> tuple[np.ndarray, np.ndarray]:
@@ -96,7 +98,8 @@ def _device_chain(p: Plan, sl: slice, out: Times) -> None:
     dep[order] = fifo_link(entry[order], p.up_work[sl][order], p.capacity)
     tx_end = dep + p.up_post_s[sl]
     out.t_tx_end[sl] = tx_end
-    order = np.argsort(tx_end, kind="stable")
+    # the edge queues requests by arrival; simultaneous ones in the order their bytes left the link
+    order = order[np.argsort(tx_end[order], kind="stable")]
     es, ee = multi_server(tx_end[order], (p.edge_s[sl] + p.edge_fixed_s)[order], p.gpus)
     e_start, e_end = np.empty_like(tx_end), np.empty_like(tx_end)
     e_start[order], e_end[order] = es, ee

@@ -20,9 +20,11 @@ plans of the point). For each request, at its arrival, on its device:
    ``initial_mbps`` or, if not given, at the uplink's long-run mean rate. Each device has its own.
 
 **Engine**: the choice needs sequential state (the estimate depends on earlier transfers, and which
-pipeline runs changes later transfers), so the adaptive pipeline always runs in the SimPy engine
-(:mod:`sc2sim.sim.des`'s :class:`Cell` and :class:`EdgeServer`): it handles every scenario the static
-pipelines handle (shared cells, several GPUs, batching). Its records say ``engine = simpy``.
+pipeline runs changes later transfers), so the adaptive pipeline always runs in the SimPy engine, as
+a policy object (:class:`AdaptivePolicy`) that the engine's one request life
+(:func:`sc2sim.sim.des.run_des`) asks at each arrival and tells about each transfer: it handles every
+scenario the static pipelines handle (shared cells, several GPUs, batching). Its records say
+``engine = simpy``.
 
 **Limitation**: a device that has switched to a local pipeline sends nothing, so its estimate stays
 where it was until an offload is chosen again (no probing): after a bandwidth drop the policy may
@@ -34,11 +36,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import simpy
 
 from sc2sim.devices import DeviceProfile
-from sc2sim.scenario import Point
-from sc2sim.sim.des import Cell, EdgeServer
+from sc2sim.naming import is_local as is_local_name
+from sc2sim.points import Point
+from sc2sim.sim.des import batch_extra_s, batch_overhead_s, run_des
 from sc2sim.sim.energy import radio_energy_j
 from sc2sim.sim.exact import Times
 from sc2sim.sim.metrics import records_columns
@@ -101,6 +103,38 @@ def choose(cands: list[Candidate], mbps: float, deadline_s: float) -> int:
     return min(range(len(cands)), key=lambda k: (pred[k], k))
 
 
+class AdaptivePolicy:
+    """The adaptive policy as the SimPy engine's :class:`~sc2sim.sim.des.Policy`: at each arrival it picks
+    the candidate :func:`choose` selects at the device's current estimate (and records that estimate);
+    after each transfer it folds the throughput sample ``wire_bytes * 8 / (t_left - t_head)`` into the
+    device's EWMA."""
+
+    observes = True
+
+    def __init__(self, plans: list[Plan], accuracy: list[float], deadline_s: float, alpha: float = 0.3,
+                 initial_mbps: float | None = None) -> None:
+        p0 = plans[0]
+        self.cands = [candidate(p, a) for p, a in zip(plans, accuracy)]
+        self.deadline_s = deadline_s
+        prior = float(initial_mbps if initial_mbps is not None else p0.capacity.mean_rate_mbps)
+        self.est = [Ewma(alpha, prior) for _ in range(p0.devices)]
+        self.estimate_mbps = np.zeros(p0.n)  # the estimate each request's choice used (Mbit/s)
+        self.wire_bytes = [p.wire_bytes.tolist() for p in plans]
+
+    def choose(self, i: int, device: int) -> int:
+        """The candidate for request ``i`` at its device's current estimate."""
+        mbps = self.est[device].value
+        self.estimate_mbps[i] = mbps
+        return choose(self.cands, mbps, self.deadline_s)
+
+    def observe(self, i: int, device: int, k: int, t_head: float, t_left: float) -> None:
+        """One throughput sample from request ``i``'s transfer (plan ``k``), its time in the bottleneck
+        running from when it reached the head of its device's queue (``t_head``) to its last byte (``t_left``)."""
+        busy = t_left - t_head
+        if busy > 0:
+            self.est[device].update(self.wire_bytes[k][i] * 8.0 / busy / 1e6)
+
+
 @dataclass
 class AdaptiveRun:
     """The adaptive pipeline's requests: a combined plan (each request's arrays from its chosen
@@ -117,72 +151,14 @@ class AdaptiveRun:
 def simulate_adaptive(plans: list[Plan], accuracy: list[float], deadline_s: float, alpha: float = 0.3,
                       initial_mbps: float | None = None) -> AdaptiveRun:
     """Run the adaptive policy over the static ``plans`` of one point (same arrivals and draws)."""
-    p0 = plans[0]
-    n, cap = p0.n, p0.capacity
-    cands = [candidate(p, a) for p, a in zip(plans, accuracy)]
-    prior = float(initial_mbps if initial_mbps is not None else cap.mean_rate_mbps)
-    est = [Ewma(alpha, prior) for _ in range(p0.devices)]
-    last_dep = [-np.inf] * p0.devices
-    chosen = np.zeros(n, np.int64)
-    est_at = np.zeros(n)
-    hot = [{k: getattr(p, k).tolist() for k in ("mobile_s", "up_pre_s", "up_work", "up_post_s", "edge_s", "down_s",
-                                                 "wire_bytes")} for p in plans]
-    local = [p.local for p in plans]
-    fixed = next((p.edge_fixed_s for p in plans if not p.local), 0.0)
-
-    env = simpy.Environment()
-    out = Times.empty(n)
-    out.batch[:] = 0
-    cells = [Cell(env, cap)] * p0.devices if p0.up_sharing == "shared" else [Cell(env, cap) for _ in range(p0.devices)]
-    mk_edge = lambda: EdgeServer(env, p0.gpus, p0.max_batch, p0.max_wait_s, fixed)  # noqa: E731
-    shared = mk_edge()
-    edges = [shared] * p0.devices if p0.edge_sharing == "shared" else [mk_edge() for _ in range(p0.devices)]
-
-    def request(i: int, dev: int, cpu):
-        k = choose(cands, est[dev].value, deadline_s)
-        chosen[i], est_at[i] = k, est[dev].value
-        h = hot[k]
-        with cpu.request() as req:
-            yield req
-            out.t_mobile_start[i] = env.now
-            yield env.timeout(h["mobile_s"][i])
-        now = env.now
-        out.t_mobile_end[i] = out.t_tx_start[i] = now
-        if local[k]:
-            out.t_tx_end[i] = out.t_edge_start[i] = out.t_edge_end[i] = out.t_done[i] = now
-            return
-        if h["up_pre_s"][i] > 0:
-            yield env.timeout(h["up_pre_s"][i])
-        t0 = env.now
-        yield cells[dev].send(dev, h["up_work"][i])
-        t1 = env.now
-        busy = t1 - max(t0, last_dep[dev])
-        last_dep[dev] = t1
-        yield env.timeout(h["up_post_s"][i])
-        if busy > 0:
-            est[dev].update(h["wire_bytes"][i] * 8.0 / busy / 1e6)
-        out.t_tx_end[i] = env.now
-        start, end, size = yield edges[dev].submit(h["edge_s"][i])
-        out.t_edge_start[i], out.t_edge_end[i], out.batch[i] = start, end, size
-        yield env.timeout(h["down_s"][i])
-        out.t_done[i] = env.now
-
-    def source(idx: range, dev: int, cpu):
-        t_arr = p0.t_arrival
-        for i in idx:
-            dt = t_arr[i] - env.now
-            if dt > 0:
-                yield env.timeout(dt)
-            env.process(request(i, dev, cpu))
-
-    for d, sl in enumerate(p0.device_slices()):
-        env.process(source(range(sl.start, sl.stop), d, simpy.Resource(env, capacity=1)))
-    env.run()
-
-    idx = np.arange(n)
+    policy = AdaptivePolicy(plans, accuracy, deadline_s, alpha, initial_mbps)
+    run = run_des(plans, policy)
+    p0, chosen = plans[0], run.chosen
+    idx = np.arange(p0.n)
     combined = {f: np.stack([getattr(p, f) for p in plans])[chosen, idx] for f in _PER_REQUEST}
-    plan = Plan(**{**p0.__dict__, **combined, "pipeline": ADAPTIVE, "local": False, "edge_fixed_s": fixed})
-    return AdaptiveRun(plan, out, chosen, est_at, [p.pipeline for p in plans])
+    plan = Plan(**{**p0.__dict__, **combined, "pipeline": ADAPTIVE, "local": False,
+                   "edge_fixed_s": batch_overhead_s(plans), "edge_batch_extra_s": batch_extra_s(plans)})
+    return AdaptiveRun(plan, run.times, chosen, policy.estimate_mbps, [p.pipeline for p in plans])
 
 
 def adaptive_records(point: Point, run: AdaptiveRun, mobile: DeviceProfile) -> dict:
@@ -191,12 +167,12 @@ def adaptive_records(point: Point, run: AdaptiveRun, mobile: DeviceProfile) -> d
     is charged to the offloaded requests only (a local request never wakes the radio)."""
     p, t = run.plan, run.times
     rec = records_columns(point, p, t, mobile, ADAPTIVE, "simpy")
-    is_local = np.array([run.names[k].startswith("local:") for k in range(len(run.names))])[run.chosen]
+    is_local = np.array([is_local_name(name) for name in run.names])[run.chosen]
     act, tail = np.zeros(p.n), np.zeros(p.n)
     m = ~is_local
     if m.any():
         a, tl = radio_energy_j(p.device[m], t.t_tx_start[m], t.t_done[m], p.wire_bytes[m], p.down_wire_bytes[m],
-                               mobile.radio_model(point.radio))
+                               mobile.radio_model(point.network.radio))
         act[m], tail[m] = a, tl
     o = np.argsort(p.t_arrival, kind="stable")
     rec["energy_radio_j"], rec["energy_tail_j"] = act[o], tail[o]

@@ -1,30 +1,29 @@
-"""Simulate a whole scenario: every sweep point x pipeline, with the engine of choice; write results.
+"""Simulate a whole scenario: every sweep point x pipeline, with the engine of choice.
 
-``simulate_scenario`` is what ``sc2sim run`` calls once it has a profile table; ``write_results``
-writes ``requests.parquet``, ``summary.csv`` and ``summary.json`` atomically (temp file + rename).
+``simulate_scenario`` is what ``sc2sim run`` calls once it has a profile table; ``simulate_point`` is
+its inner loop, shared with ``sc2sim sweep``. Writing the results is the run folder's job
+(:func:`sc2sim.runs.write_results`).
 """
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
-from sc2sim.atomic import atomic_write
 from sc2sim.devices import DeviceProfile, load_device
 from sc2sim.errors import ConfigError
-from sc2sim.scenario import Point, Scenario, expand
+from sc2sim.points import Point, expand
+from sc2sim.runs import RunResult
+from sc2sim.scenario import Scenario
 from sc2sim.sim.des import simulate_des
 from sc2sim.sim.exact import Times, simulate_exact
 from sc2sim.sim.metrics import assemble, records_columns, summarize
 from sc2sim.sim.plan import Plan, build_plan, link_capacity, split_profile
 from sc2sim.sim.policy import ADAPTIVE, adaptive_records, choice_mix, simulate_adaptive
-from sc2sim.tables import write_table
 
 ENGINES = ("auto", "simpy", "exact")
 
@@ -39,15 +38,6 @@ def run_plan(plan: Plan, engine: str = "auto") -> tuple[Times, str]:
                               "uplink cell or the edge, or batching); allowed here: auto, simpy")
         return simulate_exact(plan), "exact"
     return simulate_des(plan), "simpy"
-
-
-@dataclass
-class RunResult:
-    """Records (None when not kept), summary rows, and timing/engine information."""
-
-    records: pd.DataFrame | None
-    summary: pd.DataFrame
-    info: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -82,7 +72,7 @@ def simulate_point(point: Point, pipelines: list[str], rows: dict[str, Any], hos
         out.requests += plan.n
         out.summary.append(summarize(point, name, r.strategy, used, rec["latency_s"], rec["correct"], rec["t_arrival"],
                                      rec["t_done"], rec["payload_bytes"], rec["wire_bytes"], rec["energy_j"],
-                                     plan.deadline_s))
+                                     plan.deadline_s, test_accuracy=float(np.mean(r.correct))))
         out.frames.append(rec)
         if on_step:
             on_step(f"{point.label} {name}")
@@ -137,20 +127,3 @@ def simulate_scenario(sc: Scenario, profile: pd.DataFrame, engine: str = "auto",
     info = {"engines": engines_used, "requests": n_req, "wall_s": elapsed,
             "requests_per_s": n_req / elapsed if elapsed > 0 else float("nan")}
     return RunResult(records, pd.DataFrame(summary), info)
-
-
-def write_results(out_dir: str | Path, result: RunResult, meta: dict[str, Any]) -> list[Path]:
-    """Write ``requests.parquet`` (if records were kept), ``summary.csv`` and ``summary.json``."""
-    out = Path(out_dir)
-    written = []
-    if result.records is not None:
-        write_table(result.records, out / "requests.parquet", meta)
-        written.append(out / "requests.parquet")
-    atomic_write(out / "summary.csv", lambda tmp: result.summary.to_csv(tmp, index=False, float_format="%.6g"))
-    written.append(out / "summary.csv")
-    rows = json.loads(result.summary.to_json(orient="records"))
-    doc = {"meta": meta, "info": result.info, "summary": rows}
-    atomic_write(out / "summary.json", lambda tmp: tmp.write_text(json.dumps(doc, indent=1, default=str)))
-    written.append(out / "summary.json")
-    return written
-
