@@ -19,3 +19,18 @@ class DatasetMissingError(Sc2SimError):
 
 class ConfigError(Sc2SimError):
     """A scenario, device profile or pipeline name is wrong; the message names file, field and what is allowed."""
+
+
+class DatasetError(Sc2SimError):
+    """A dataset file is there but unusable (not gzip, truncated, inconsistent, an undecodable image);
+    the message names the file and how to fix it."""
+
+
+class OutputError(Sc2SimError):
+    """An output file cannot be written (``--out`` is a file, read-only, the disk is full, the path is too
+    long); the message names the path. Files already written are left as they were."""
+
+
+class PayloadError(Sc2SimError):
+    """The edge received a payload its pipeline can tell is broken (wrong length, undecodable stream, a
+    class index out of range): it refuses to classify it. See :meth:`sc2sim.pipelines.base.Pipeline.decode`."""

@@ -22,25 +22,27 @@ order). Shipped example: ``sc2-imagenet-published`` (this folder), the SC2 paper
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sc2sim.config import load_yaml, validate_mapping
+from sc2sim.config import load_json, load_yaml, number, validate_mapping
 from sc2sim.errors import ConfigError
 
 CARDS_DIR = Path(__file__).resolve().parent
 DEFAULT_CARD = "sc2-imagenet-published"
 
 
+_Size = number(0, 1e9, "(payload size in the card's unit)", lo_open=True)
+_Top1 = number(0, 100, "% top-1", high_hint="a percentage, not a count")
+
+
 class _Method(BaseModel):
     model_config = ConfigDict(extra="forbid")
     description: str = ""
-    points: Annotated[list[tuple[Annotated[float, Field(gt=0)] | None, Annotated[float, Field(ge=0, le=100)]]],
-                      Field(min_length=1)]
+    points: Annotated[list[tuple[_Size | None, _Top1]], Field(min_length=1, max_length=10_000)]
 
 
 class _Card(BaseModel):
@@ -89,8 +91,11 @@ def card_path(ref: str) -> Path:
     if not ref:
         ref = DEFAULT_CARD
     for cand in (CARDS_DIR / f"{ref}.yaml", CARDS_DIR / f"{ref}.json", Path(ref).expanduser()):
-        if cand.is_file():
-            return cand
+        try:
+            if cand.is_file():
+                return cand
+        except OSError:  # e.g. a name longer than the OS allows: not a card
+            continue
     shipped = ", ".join(sorted(p.stem for p in CARDS_DIR.glob("*.yaml")))
     raise ConfigError(f"card={ref!r}: no such card — give a card file's path or a shipped card: {shipped}")
 
@@ -98,7 +103,7 @@ def card_path(ref: str) -> Path:
 def load_card(ref: str) -> _Card:
     """Load and validate a card (one-line errors naming the file and field)."""
     path = card_path(ref)
-    raw = json.loads(path.read_text()) if path.suffix == ".json" else load_yaml(path)
+    raw = load_json(path, "card") if path.suffix == ".json" else load_yaml(path)
     card = validate_mapping(raw, _Card, path, "a mapping with source, unit and methods")
     card.name = card.name or path.stem
     return card
@@ -152,6 +157,8 @@ def with_published(summary, published: dict[str, dict]):
         if not rows.any():
             continue
         out.loc[rows, "accuracy"] = float(p["top1"]) / 100.0
+        if "test_accuracy" in out.columns:
+            out.loc[rows, "test_accuracy"] = float(p["top1"]) / 100.0
         out.loc[rows, "accuracy_source"] = p.get("kind", "published")
         if p.get("bytes") is not None:
             if "mean_bytes" in out.columns:

@@ -4,7 +4,8 @@ Every loader returns an :class:`ImageSet`: uint8 images of shape ``(N, H, W)`` (
 in a fixed, documented order, so that "sample i" means the same image everywhere.
 """
 
-from sc2sim.data.base import ImageSet, load_dataset
+from sc2sim.data.base import ImageSet
+from sc2sim.data.loading import load_dataset
 from sc2sim.data.fashion_mnist import CLASSES as FASHION_MNIST_CLASSES
 from sc2sim.data.fashion_mnist import load_fashion_mnist
 from sc2sim.data.imagefolder import load_imagefolder

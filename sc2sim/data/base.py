@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sc2sim.errors import ConfigError
+from sc2sim.errors import ConfigError, DatasetError
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,15 @@ class ImageSet:
         return int(self.images.shape[0])
 
     def head(self, n: int | None) -> "ImageSet":
-        """The first ``n`` samples (all when ``n`` is None), keeping the published order."""
-        if n is None or n >= len(self):
+        """The first ``n`` samples (all when ``n`` is None), keeping the published order; asking for more
+        samples than the split holds is an error (DatasetError), not a silent clip."""
+        if n is None or n == len(self):
             return self
         if n <= 0:
             raise ConfigError(f"samples: {n} — must be a positive number of test samples")
+        if n > len(self):
+            raise DatasetError(f"{self.source or self.name}: samples: {n} — {self.name} holds only {len(self)} samples; "
+                               f"ask for at most {len(self)} (or all)")
         return ImageSet(self.images[:n], self.labels[:n], self.classes, self.name, self.source)
 
     def fingerprint(self) -> str:
@@ -48,33 +52,3 @@ class ImageSet:
         h.update(lazy() if lazy is not None else np.ascontiguousarray(self.images).tobytes())
         h.update(np.ascontiguousarray(self.labels).astype(np.int64).tobytes())
         return h.hexdigest()[:16]
-
-
-DATASETS = ("fashion-mnist", "imagefolder:/path/to/root", "imagefolder (with --data-dir)", "sample-photos")
-
-
-def load_dataset(spec: str, split: str = "test", data_dir: str | None = None) -> ImageSet:
-    """Load a dataset by its scenario name.
-
-    Args:
-        spec: ``fashion-mnist`` (default embedded dataset, grey 28x28);
-            ``imagefolder:/path/to/root[?size=S&resize=R&color=rgb|grey]`` (your images, by default
-            RGB 224x224 as ImageNet models expect, see :mod:`sc2sim.data.imagefolder`); ``imagefolder``
-            alone takes the folder from ``data_dir`` / ``$SC2SIM_DATA``; ``sample-photos`` (the photos
-            that ship inside installed packages, RGB 224x224, for architecture-only timing, see
-            :mod:`sc2sim.data.photos`).
-        split: ``train`` or ``test`` (an ImageFolder has only the one split found at its path).
-        data_dir: Fashion-MNIST's folder of ``*-ubyte.gz`` files, or the ImageFolder root for ``imagefolder``.
-    """
-    from sc2sim.data.fashion_mnist import load_fashion_mnist
-    from sc2sim.data.imagefolder import load_imagefolder, parse_imagefolder_spec
-    from sc2sim.data.photos import load_sample_photos
-
-    if spec == "fashion-mnist":
-        return load_fashion_mnist(split, data_dir)
-    if spec == "sample-photos":
-        return load_sample_photos()
-    if spec == "imagefolder" or spec.startswith(("imagefolder:", "imagefolder?")):
-        root, prep = parse_imagefolder_spec(spec, data_dir)
-        return load_imagefolder(root, prep.size, prep.resize, prep.color)
-    raise ConfigError(f"dataset: {spec!r} — allowed: {', '.join(DATASETS)}")

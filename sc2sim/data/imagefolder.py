@@ -23,6 +23,8 @@ cache key) hashes every file's relative path, size and modification time plus th
 from __future__ import annotations
 
 import hashlib
+import struct
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -32,7 +34,7 @@ import numpy as np
 from PIL import Image
 
 from sc2sim.data.base import ImageSet
-from sc2sim.errors import ConfigError, DatasetMissingError
+from sc2sim.errors import ConfigError, DatasetError, DatasetMissingError
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".avif"}
 
@@ -82,8 +84,9 @@ def parse_imagefolder_spec(spec: str, data_dir: str | None = None) -> tuple[Path
     except ValueError:
         raise ConfigError(f"dataset {spec!r}: size and resize must be whole numbers of pixels") from None
     color = opts.get("color", "rgb")
-    if size <= 0 or resize < size or color not in ("rgb", "grey"):
-        raise ConfigError(f"dataset {spec!r}: allowed: size > 0, resize >= size, color rgb or grey")
+    if not 0 < size <= 4096 or not size <= resize <= 8192 or color not in ("rgb", "grey"):
+        raise ConfigError(f"dataset {spec!r}: size={size}, resize={resize}, color={color} — allowed: 0 < size <= 4096, "
+                          "size <= resize <= 8192 (pixels), color rgb or grey")
     root = path or data_dir or os.environ.get("SC2SIM_DATA")
     if not root:
         raise DatasetMissingError(f"dataset {spec!r}: no folder — give imagefolder:/path/to/root, or --data-dir / SC2SIM_DATA")
@@ -139,8 +142,16 @@ class FolderImages:
 
 @lru_cache(maxsize=256)
 def _decode(path: str, prep: Preprocess) -> np.ndarray:
-    with Image.open(path) as img:
-        arr = prep.apply(img)
+    try:
+        with Image.open(path) as img:
+            arr = prep.apply(img)
+    # what Pillow raises on a broken file: UnidentifiedImageError and "image file is truncated" are
+    # OSErrors; some decoders raise SyntaxError, ValueError, EOFError, RuntimeError (AVIF), struct.error or zlib.error
+    except (OSError, SyntaxError, ValueError, EOFError, RuntimeError, struct.error, zlib.error,
+            Image.DecompressionBombError) as err:
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise DatasetError(f"{path}: not a readable image ({reason[:160]}) — replace or remove the file "
+                           "(every file under root/<class>/ with an image extension is a sample)") from None
     arr.setflags(write=False)  # cached: shared between callers
     return arr
 
@@ -148,7 +159,7 @@ def _decode(path: str, prep: Preprocess) -> np.ndarray:
 def image_files(root: Path) -> tuple[list[str], list[Path], list[int]]:
     """(classes, files, labels) of ``root/<class>/...`` in sorted order."""
     if not root.is_dir():
-        raise DatasetMissingError(f"imagefolder: {root} is not a folder (expected root/<class>/<image files>)")
+        raise DatasetMissingError(f"imagefolder: {root}: not a folder — expected root/<class>/<image files>")
     classes = sorted(p.name for p in root.iterdir() if p.is_dir())
     files, labels = [], []
     for label, cls in enumerate(classes):
@@ -157,7 +168,8 @@ def image_files(root: Path) -> tuple[list[str], list[Path], list[int]]:
                 files.append(path)
                 labels.append(label)
     if not files:
-        raise DatasetMissingError(f"imagefolder: no images found under {root}/<class>/ (extensions {sorted(EXTENSIONS)})")
+        raise DatasetMissingError(f"imagefolder: {root}: no images found under {root}/<class>/ — expected image files "
+                                  f"with one of the extensions {' '.join(sorted(EXTENSIONS))}")
     return classes, files, labels
 
 

@@ -8,7 +8,9 @@ the bytes over. For each frame it records, with ``time.monotonic()`` (one clock 
 every namespace of the host), when the whole payload had arrived (``t_rx_end``), when the single
 edge worker started and finished ``pipeline.edge(payload)`` (``t_edge_start``, ``t_edge_end``), and the
 prediction; it answers with the predicted class (one byte) and appends the record as a JSON line to
-``log``. Requests are served one at a time in arrival order (one worker: the simulator's one-GPU,
+``log``. A payload the edge refuses (``PayloadError``: TCP delivered it intact, so it is a bug on
+the sending side) is answered with class 255, logged with its reason, and counts as a wrong
+prediction. Requests are served one at a time in arrival order (one worker: the simulator's one-GPU,
 no-batching edge). torch uses ``threads`` threads (1 by default, as profiles are timed).
 """
 
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sc2sim.emu.wire import HEADER, precise_timers, recv_exactly, tune_socket
+from sc2sim.errors import PayloadError
 
 
 class EdgeServer:
@@ -45,10 +48,15 @@ class EdgeServer:
         self.log_lock = threading.Lock()
         self.congestion = cfg.get("congestion")
 
-    def _run(self, pipe: int, payload: bytes) -> tuple[float, float, int]:
+    def _run(self, pipe: int, payload: bytes) -> tuple[float, float, int, str]:
+        """Decode and classify one payload: start, end, class and, for a payload the edge refuses
+        (:class:`sc2sim.errors.PayloadError`), class -1 (answered as 255, counted as wrong) and why."""
         t_start = time.monotonic()
-        pred = self.pipes[pipe].edge(payload)
-        return t_start, time.monotonic(), int(pred)
+        try:
+            pred, why = int(self.pipes[pipe].edge(payload)), ""
+        except PayloadError as err:
+            pred, why = -1, str(err)
+        return t_start, time.monotonic(), pred, why
 
     def handle(self, conn: socket.socket) -> None:
         """Serve the frames of one connection until the mobile closes it."""
@@ -61,11 +69,14 @@ class EdgeServer:
                 except (EOFError, ConnectionError):
                     return
                 t_rx_end = time.monotonic()
-                t_start, t_end, pred = self.worker.submit(self._run, pipe, payload).result()
+                t_start, t_end, pred, why = self.worker.submit(self._run, pipe, payload).result()
                 conn.sendall(bytes([pred & 0xFF]))
+                rec = {"pipe": pipe, "request": request, "bytes": length, "t_rx_end": t_rx_end,
+                       "t_edge_start": t_start, "t_edge_end": t_end, "pred": pred}
+                if why:
+                    rec["payload_error"] = why
                 with self.log_lock:
-                    self.log.write(json.dumps({"pipe": pipe, "request": request, "bytes": length, "t_rx_end": t_rx_end,
-                                               "t_edge_start": t_start, "t_edge_end": t_end, "pred": pred}) + "\n")
+                    self.log.write(json.dumps(rec) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

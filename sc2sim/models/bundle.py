@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
+import zipfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -49,22 +51,46 @@ def save_bundle(name: str, model: Sc2Model, card: dict[str, Any], folder: Path |
 
 
 def read_card(name: str, folder: Path | None = None) -> dict[str, Any]:
-    """The model card of a bundled model; a clear error naming ``sc2sim train`` when it is missing."""
+    """The model card of a bundled model; a clear error naming ``sc2sim train`` when it is missing or broken."""
+    from sc2sim.config import load_json
+
     path = Path(folder or weights_dir()) / f"{name}.json"
+    retrain = f"`sc2sim train {name.split('-')[0]}`"
     if not path.is_file():
-        raise Sc2SimError(f"model {name!r} has no bundled weights ({path} missing); create them with `sc2sim train {name.split('-')[0]}`")
-    return json.loads(path.read_text())
+        raise Sc2SimError(f"{path}: model {name!r} has no bundled weights — create them with {retrain}")
+    card = load_json(path, "model card")
+    missing = [k for k in ("arch", "hparams", "weights_sha256") if not isinstance(card, dict) or k not in card]
+    if missing or not isinstance(card["hparams"], dict):
+        raise Sc2SimError(f"{path}: {(missing or ['hparams'])[0]}: missing or not a mapping — not an sc2sim model card; "
+                          f"recreate it with {retrain}")
+    return card
 
 
 @lru_cache(maxsize=64)
 def _load_cached(name: str, folder: str) -> Sc2Model:
     card = read_card(name, Path(folder))
     pt = Path(folder) / f"{name}.pt"
-    digest = file_sha256(pt)
+    retrain = f"retrain with `sc2sim train {name.split('-')[0]}`"
+    try:
+        digest = file_sha256(pt)
+    except OSError as err:
+        raise Sc2SimError(f"{pt}: cannot read ({err.strerror or err}) — {retrain}") from None
     if digest != card["weights_sha256"]:
-        raise Sc2SimError(f"{pt}: sha256 {digest[:12]} does not match its model card ({card['weights_sha256'][:12]}); retrain with `sc2sim train`")
-    model = build_model(card["arch"], **card["hparams"])
-    model.load_state_dict(torch.load(pt, map_location="cpu", weights_only=True))
+        raise Sc2SimError(f"{pt}: sha256 {digest[:12]} does not match its model card ({str(card['weights_sha256'])[:12]}) "
+                          f"— {retrain}")
+    try:
+        model = build_model(card["arch"], **card["hparams"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise Sc2SimError(f"{pt.with_suffix('.json')}: arch/hparams: {card['arch']!r} — cannot be built "
+                          f"({' '.join(str(err).split())[:160]}) — {retrain}") from None
+    try:
+        state = torch.load(pt, map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, KeyError, TypeError, AttributeError,
+            zipfile.BadZipFile) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise Sc2SimError(f"{pt}: weights: not a state_dict of {card['arch']} that torch.load(weights_only=True) "
+                          f"accepts ({first[:160]}) — {retrain}") from None
     model.eval()
     return model
 

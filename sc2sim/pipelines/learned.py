@@ -16,10 +16,11 @@ import numpy as np
 import torch
 
 from sc2sim.models import load_bundled
-from sc2sim.models.entropy import compress_latent, decompress_latent, prepare_for_coding
+from sc2sim.models.entropy import compress_latent, prepare_for_coding
 from sc2sim.pipelines.base import Param, register_pipeline
 from sc2sim.pipelines.offload import _MODEL, ImageOffload
 from sc2sim.pipelines.bundled import bundle_name
+from sc2sim.pipelines.payload import rans_decode
 from sc2sim.pipelines.torch_util import image_tensor, images_tensor, weights_tag
 
 @register_pipeline("offload", "learned")
@@ -54,8 +55,9 @@ class LearnedOffload(ImageOffload):
             return self.codec.entropy_bottleneck.compress(self.codec.g_a(images_tensor(images)))
 
     def decode_latent(self, payload: bytes) -> torch.Tensor:
-        """The dequantised latent ``(1, M, 7, 7)`` decoded from the payload."""
-        return decompress_latent(self.codec.entropy_bottleneck, payload, self.hw)
+        """The dequantised latent ``(1, M, 7, 7)`` decoded from the payload (PayloadError if it is not a valid
+        rANS stream of that latent, see :mod:`sc2sim.pipelines.payload`)."""
+        return rans_decode(self.name, self.codec.entropy_bottleneck, [payload], self.hw)
 
     def _synthesize(self, y_hat: torch.Tensor) -> np.ndarray:
         """``g_s`` of dequantised latents, clamped and rounded to uint8 images ``(B, H, W)``."""
@@ -68,7 +70,7 @@ class LearnedOffload(ImageOffload):
 
     def decode_batch(self, payloads: list[bytes]) -> np.ndarray:
         with torch.no_grad():
-            return self._synthesize(self.codec.entropy_bottleneck.decompress(list(payloads), self.hw))
+            return self._synthesize(rans_decode(self.name, self.codec.entropy_bottleneck, list(payloads), self.hw))
 
     def payload_only(self, payload: bytes) -> int:
         return len(payload)  # no container: the payload is the rANS stream alone

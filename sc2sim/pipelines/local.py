@@ -13,6 +13,7 @@ import torch
 
 from sc2sim.models import load_bundled
 from sc2sim.pipelines.base import Pipeline, register_pipeline
+from sc2sim.pipelines.payload import class_index
 from sc2sim.pipelines.torch_util import argmax1, argmax_batch, image_tensor, images_tensor, weights_tag
 
 
@@ -42,7 +43,7 @@ class LocalPipeline(Pipeline):
         return bytes([x])
 
     def decode(self, payload: bytes) -> int:
-        return payload[0]
+        return class_index(self.name, payload, 1, int(self.model.hparams["num_classes"]))
 
     def fingerprint(self) -> str:
         return f"{self.name}|{weights_tag(self.variant)}"

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from sc2sim.cards import PublishedPoint
+from sc2sim.errors import ConfigError
 from sc2sim.pipelines.base import Param, Pipeline, register_pipeline
 from sc2sim.pipelines.imagenet import EDGE_MODEL_PARAMS, card_point, load_classifier
 from sc2sim.pipelines.image_codecs import decode_image, encode_image, payload_only_bytes
@@ -47,11 +48,28 @@ class ImageOffload(Pipeline):
         """Keyword arguments for Pillow's ``save`` (quality and the like)."""
         return {}
 
+    def mobile_compute(self, image: np.ndarray) -> np.ndarray:
+        """The image itself (no model runs on the device); a bundled classifier's images must be grey 28x28,
+        the only input the edge will accept (ConfigError naming the datasets that fit)."""
+        if self.classifier.pixel_mode == "L" and np.shape(image) != self._grey_size():
+            raise ConfigError(f"pipeline {self.name!r}: image of shape {np.shape(image)} — its bundled classifier "
+                              "takes grey 28x28 images: use dataset fashion-mnist or imagefolder:PATH?size=28&color=grey "
+                              "(224x224 RGB images: &model=ARCH&weights=PATH)")
+        return image
+
+    def _grey_size(self) -> tuple[int, int]:
+        h, w = self.classifier.input_shape[-2:]
+        return (h, w)
+
     def encode(self, x: np.ndarray) -> bytes:
         return encode_image(x, self.FORMAT, **self.codec_options())
 
     def decode(self, payload: bytes) -> np.ndarray:
-        return decode_image(payload, self.classifier.pixel_mode)
+        """The decoded image; PayloadError unless the payload is one well-formed file of this pipeline's format
+        (and, for a bundled classifier, of its 28x28 input size; torchvision classifiers take
+        any size), see :func:`sc2sim.pipelines.image_codecs.decode_image`."""
+        size = self._grey_size()[::-1] if self.classifier.pixel_mode == "L" else None
+        return decode_image(payload, self.classifier.pixel_mode, self.FORMAT, size, self.name)
 
     def decode_batch(self, payloads: list[bytes]) -> np.ndarray:
         """Decoded images ``(B, H, W)`` uint8 of a batch of payloads."""

@@ -38,6 +38,7 @@ from sc2sim.errors import ConfigError
 from sc2sim.cards import PublishedPoint
 from sc2sim.pipelines.base import Param, Pipeline, register_pipeline
 from sc2sim.pipelines.imagenet import EDGE_MODEL_PARAMS, card_point, load_classifier
+from sc2sim.pipelines.payload import refuse
 from sc2sim.pipelines.torch_util import argmax1, argmax_batch, image_tensor, images_tensor
 
 BITS = (2, 4, 8, 16, 32)
@@ -163,21 +164,59 @@ class NaiveSplit(Pipeline):
 
     # --- edge --------------------------------------------------------------------------------
     def decode(self, payload: bytes) -> torch.Tensor:
-        if self.codec == "zlib":
-            raw = zlib.decompress(payload)
-        elif self.codec == "lzma":
-            raw = lzma.decompress(payload)
-        else:
-            raw = payload
-        if len(raw) != raw_payload_len(self.numel, self.bits):
-            raise ValueError(f"{self.name}: payload holds {len(raw)} bytes, expected {raw_payload_len(self.numel, self.bits)}")
+        """The feature tensor ``(1, *shape)``; PayloadError when the payload cannot be what :meth:`encode`
+        wrote: a broken or incomplete zlib/xz stream or bytes after it, a wrong length for the tensor,
+        non-finite values, a bad scale, codes that do not span ``0 .. 2**bits - 1`` as min-max
+        quantisation always does, or non-zero padding bits."""
+        need = raw_payload_len(self.numel, self.bits)
+        raw = self._decompress(payload, need)
+        if len(raw) != need:
+            raise refuse(self.name, payload, f"{len(raw)} bytes of tensor data, expected {need} "
+                         f"({'x'.join(map(str, self.shape))} values at {self.bits} bits)")
         if self.bits == 32:
             h = np.frombuffer(raw, dtype="<f4").astype(np.float32)
+            if not np.isfinite(h).all():
+                raise refuse(self.name, payload, "holds NaN or infinite feature values")
         else:
             scale, offset = struct.unpack(HEADER_FMT, raw[:HEADER_BYTES])
+            if not (np.isfinite(scale) and np.isfinite(offset) and scale > 0):
+                raise refuse(self.name, payload, f"header scale {scale:g}, offset {offset:g} — the scale must be finite "
+                             "and positive, the offset finite")
             codes = unpack_codes(raw[HEADER_BYTES:], self.bits, self.numel)
+            levels = (1 << self.bits) - 1
+            lo, hi = int(codes.min()), int(codes.max())
+            if lo != 0 or not (hi == levels or (hi == 0 and scale == 1.0)):
+                raise refuse(self.name, payload, f"codes span {lo}..{hi} — min-max quantisation always spans 0..{levels} "
+                             "(all 0 with scale 1 for a constant tensor)")
+            spare = packed_len(self.numel, self.bits) * 8 - self.numel * self.bits
+            if spare and raw[-1] & ((1 << spare) - 1):
+                raise refuse(self.name, payload, f"the last {spare} padding bits are not zero")
             h = dequantize(codes, np.float32(scale), np.float32(offset))
         return torch.from_numpy(h.reshape(1, *self.shape))
+
+    def _decompress(self, payload: bytes, need: int) -> bytes:
+        """The payload after ``codec`` is undone, at most ``need + 1`` bytes of it (no decompression bombs);
+        PayloadError for a stream that is broken, incomplete, or followed by other bytes."""
+        if self.codec == "none":
+            return payload
+        try:
+            if self.codec == "zlib":
+                d = zlib.decompressobj()
+                raw = d.decompress(payload, need + 1)
+                done, rest = d.eof, d.unused_data or d.unconsumed_tail
+            else:
+                x = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
+                raw = x.decompress(payload, need + 1)
+                done, rest = x.eof, x.unused_data
+        except (zlib.error, lzma.LZMAError) as err:
+            raise refuse(self.name, payload, f"not a {self.codec} stream ({err})") from None
+        if len(raw) > need:
+            raise refuse(self.name, payload, f"decompresses to more than the {need} bytes of the tensor")
+        if not done:
+            raise refuse(self.name, payload, f"an incomplete {self.codec} stream (cut off)")
+        if rest:
+            raise refuse(self.name, payload, f"{len(rest)} bytes after the end of the {self.codec} stream")
+        return raw
 
     def edge_compute(self, z: torch.Tensor) -> int:
         with torch.no_grad():

@@ -35,10 +35,11 @@ from torch import nn
 
 from sc2sim.cards import PublishedPoint
 from sc2sim.errors import ConfigError
-from sc2sim.models.entropy import compress_latent, decompress_latent, prepare_for_coding
+from sc2sim.models.entropy import compress_latent, prepare_for_coding
 from sc2sim.models.imagenet import imagenet_normalize, load_strict, read_state_dict
 from sc2sim.pipelines.base import Param, Pipeline, register_pipeline
 from sc2sim.pipelines.imagenet import CARD_PARAMS, WEIGHTS
+from sc2sim.pipelines.payload import rans_decode
 from sc2sim.pipelines.torch_util import argmax1, argmax_batch, image_tensor, images_tensor
 
 INSTALL_HINT = "pip install sc2sim[sc2bench]"
@@ -156,7 +157,7 @@ class Sc2benchSplit(Pipeline):
         return compress_latent(self.bl.entropy_bottleneck, x)
 
     def decode(self, payload: bytes) -> torch.Tensor:
-        return decompress_latent(self.bl.entropy_bottleneck, payload, self.latent_hw)
+        return rans_decode(self.name, self.bl.entropy_bottleneck, [payload], self.latent_hw)
 
     def edge_compute(self, z: torch.Tensor) -> int:
         with torch.no_grad():
@@ -168,7 +169,8 @@ class Sc2benchSplit(Pipeline):
 
     def edge_batch(self, payloads: list[bytes]) -> np.ndarray:
         with torch.no_grad():
-            return argmax_batch(self._classify(self.bl.entropy_bottleneck.decompress(list(payloads), self.latent_hw)))
+            return argmax_batch(self._classify(rans_decode(self.name, self.bl.entropy_bottleneck, list(payloads),
+                                                           self.latent_hw)))
 
     def fingerprint(self) -> str:
         import compressai
