@@ -20,8 +20,10 @@ import numpy as np
 import simpy
 
 from sc2sim.devices import load_device
-from sc2sim.scenario import expand, parse_scenario
-from sc2sim.sim import simulate_des, simulate_exact, simulate_scenario, write_results
+from sc2sim.points import expand
+from sc2sim.scenario import parse_scenario
+from sc2sim.runs import write_results
+from sc2sim.sim import simulate_des, simulate_exact, simulate_scenario
 from sc2sim.sim.plan import build_plan, link_capacity, split_profile
 from sc2sim.sim.synthetic import synthetic_profile
 

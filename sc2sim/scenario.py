@@ -1,30 +1,31 @@
-"""Scenario YAML: the pydantic schema and sweep expansion (YAML loading and error lines: sc2sim.config).
+"""Scenario YAML: the pydantic schema and loading (YAML parsing and error lines: sc2sim.config).
 
 A scenario says what to simulate (DESIGN section 4). Any field marked *sweepable* takes either one
 value or a list; lists make a sweep over the cross product of all lists, expanded by
-:func:`expand` into concrete :class:`Point` objects with short labels such as ``bw=10Mbps``.
+:func:`sc2sim.points.expand` into concrete points with short labels such as ``bw=10Mbps``.
 
 Units: bandwidths in Mbit/s (10^6 bit/s), delays and jitter in ms, loss as a probability per packet,
 arrival rates in requests/s per device, deadlines in ms from the request's arrival.
 
 Every error names the file, the field path, the bad value and what is allowed, e.g.
-``s.yaml: network.uplink.bandwidth_mbps: -3 — must be greater than 0``.
+``s.yaml: network.uplink.bandwidth_mbps: -3 — must be a number in [0.001, 10^5] Mbit/s``.
+Every number is strictly numeric (``true`` is not 1, ``"10"`` is not 10), finite, and within a range
+that names its unit; the whole sweep is bounded too (:data:`MAX_POINTS`, :data:`MAX_REQUESTS`).
 """
 
 from __future__ import annotations
 
 import difflib
-import itertools
-import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from sc2sim.config import load_yaml, validate_mapping
+from sc2sim.config import fmt_bound, load_yaml, locate, number, validate_mapping
 from sc2sim.errors import ConfigError
-from sc2sim.naming import canonical_name
+from sc2sim.naming import PipelineNameError, PipelineSpec
+from sc2sim.network.transport import HEADER_BYTES, INIT_CWND, MSS_BYTES, RTO_MIN_MS
+from sc2sim.runs.decision import Objective
 
 # ---------------------------------------------------------------------------------------- helpers
 
@@ -33,21 +34,62 @@ def _listify(v: Any) -> Any:
     return v if isinstance(v, list) else [v]
 
 
-PosF = Annotated[float, Field(gt=0)]
-NonNegF = Annotated[float, Field(ge=0)]
-SweepPos = Annotated[list[PosF], BeforeValidator(_listify), Field(min_length=1)]
-SweepNonNeg = Annotated[list[NonNegF], BeforeValidator(_listify), Field(min_length=1)]
-SweepLoss = Annotated[list[Annotated[float, Field(ge=0, lt=1)]], BeforeValidator(_listify), Field(min_length=1)]
-SweepPosInt = Annotated[list[Annotated[int, Field(gt=0)]], BeforeValidator(_listify), Field(min_length=1)]
-SweepName = Annotated[list[Annotated[str, Field(min_length=1)]], BeforeValidator(_listify), Field(min_length=1)]
+MAX_SWEEP_VALUES = 10_000
+"""Most values one sweepable field may list."""
+MAX_POINTS = 10_000
+"""Most sweep points (the product of every list's length) a scenario may expand to."""
+MAX_REQUESTS = 10**8
+"""Most simulated requests of a whole scenario (points x pipelines x ``workload.requests``)."""
 
-PIPELINE_RE = re.compile(r"^(local|offload|split):[A-Za-z0-9_\-]+(\?[A-Za-z0-9_.\-]+=[^&=\s]+(&[A-Za-z0-9_.\-]+=[^&=\s]+)*)?$")
 
+def Sweep(item: Any) -> Any:  # noqa: N802 - a type factory
+    """A sweepable field: one ``item`` or a list of 1 to :data:`MAX_SWEEP_VALUES` of them."""
+    return Annotated[list[item], BeforeValidator(_listify), Field(min_length=1, max_length=MAX_SWEEP_VALUES)]
+
+
+def _plain_text(v: str) -> str:
+    if "\x00" in v or len(v) > 4096:
+        raise ValueError("must be text of at most 4096 characters without NUL bytes")
+    return v
+
+
+Text = Annotated[str, Field(min_length=1), AfterValidator(_plain_text)]
+Mbps = number(1e-3, 1e5, "Mbit/s", high_hint="did you give kbit/s or bit/s?")
+DelayMs = number(0, 1e5, "ms", high_hint="did you give µs?")
+LossP = number(0, 0.999, "(a probability per packet)", high_hint="a probability, not a percentage")
+TraceScale = number(1e-3, 1e3, "x the trace's bytes per delivery opportunity")
+RateHz = number(1e-6, 1e6, "requests/s per device")
+DeadlineMs = number(0, 1e6, "ms", lo_open=True, high_hint="did you give µs?")
+Devices = number(1, 1e5, "devices", integer=True)
+Gpus = number(1, 1024, "accelerators", integer=True)
+Samples = number(1, 1e7, "samples", integer=True)
+SweepName = Sweep(Annotated[str, Field(min_length=1, max_length=200)])
+SweepMbps = Sweep(Mbps)
+SweepDelayMs = Sweep(DelayMs)
+SweepLoss = Sweep(LossP)
+SweepScale = Sweep(TraceScale)
+SweepRateHz = Sweep(RateHz)
+SweepDevices = Sweep(Devices)
+SweepDeadlineMs = Sweep(DeadlineMs)
+SweepGpus = Sweep(Gpus)
+MssBytes = number(64, 65535, "bytes", integer=True)
+HeaderBytes = number(0, 1000, "bytes", integer=True)
+CwndSegments = number(1, 1e4, "segments", integer=True)
+RtoMs = number(1, 1e5, "ms")
+ResultBytes = number(1, 1e7, "bytes", integer=True)
+Requests = number(1, 1e7, "requests per sweep point and pipeline", integer=True)
+BatchSize = number(1, 4096, "requests", integer=True)
+EwmaAlpha = number(0, 1, "(weight of the newest sample)", lo_open=True)
+Seed = number(0, 1e18, "", integer=True)
+IdleGapMs = number(0, 1e4, "ms", high_hint="did you give µs?")
 
 def _pipeline_name(v: str) -> str:
-    if not PIPELINE_RE.match(v):
-        raise ValueError("must be a registry name STRATEGY:NAME[?key=value&...] with STRATEGY local, offload or split")
-    return canonical_name(v)  # the spelling the profile table uses (parameters sorted)
+    if len(v) > 1000:
+        raise ValueError("must be a registry name of at most 1000 characters")
+    try:
+        return PipelineSpec.parse(v).name  # the spelling the profile table uses (parameters sorted)
+    except PipelineNameError as err:
+        raise ValueError(err.what) from None
 
 
 PipelineName = Annotated[str, AfterValidator(_pipeline_name)]
@@ -65,20 +107,26 @@ class LinkSpec(_Strict):
 
     ``one_way_delay_ms`` is the propagation delay, ``jitter_ms`` the standard deviation of a normal
     per-request addition to it (clipped at 0 total), ``loss`` the probability that a packet is lost.
-    A trace path is relative to the scenario file; ``scale`` multiplies the bytes per opportunity.
+    A trace path is relative to the scenario file; ``scale`` multiplies the bytes per opportunity;
+    ``accounting`` counts a trace's bytes as Mahimahi documents them (``ip``: 1500 IP bytes per
+    opportunity) or as Mahimahi is compiled (``tun``: 1504 bytes per opportunity, 4 more per packet;
+    see :class:`sc2sim.network.capacity.TraceCapacity`).
     """
 
-    bandwidth_mbps: SweepPos | None = None
-    one_way_delay_ms: SweepNonNeg = [0.0]
-    jitter_ms: SweepNonNeg = [0.0]
+    bandwidth_mbps: SweepMbps | None = None
+    one_way_delay_ms: SweepDelayMs = [0.0]
+    jitter_ms: SweepDelayMs = [0.0]
     loss: SweepLoss = [0.0]
-    trace: str | None = None
-    scale: SweepPos = [1.0]
+    trace: Text | None = None
+    scale: SweepScale = [1.0]
+    accounting: Literal["ip", "tun"] = "ip"
 
     @model_validator(mode="after")
     def _one_kind(self) -> "LinkSpec":
         if (self.bandwidth_mbps is None) == (self.trace is None):
             raise ValueError("give exactly one of bandwidth_mbps (constant link) or trace (Mahimahi file)")
+        if self.trace is None and self.accounting != "ip":
+            raise ValueError("accounting: 'tun' — only with a trace (it is how a Mahimahi trace's bytes are counted)")
         return self
 
 
@@ -87,10 +135,10 @@ class TransportSpec(_Strict):
 
     kind: Literal["tcp", "raw"] = "tcp"
     persistent: bool = False
-    mss: Annotated[int, Field(gt=0)] = 1448
-    header_bytes: Annotated[int, Field(ge=0)] = 52
-    init_cwnd: Annotated[int, Field(gt=0)] = 10
-    rto_ms: PosF = 200.0
+    mss: MssBytes = MSS_BYTES
+    header_bytes: HeaderBytes = HEADER_BYTES
+    init_cwnd: CwndSegments = INIT_CWND
+    rto_ms: RtoMs = RTO_MIN_MS
 
 
 class NetworkSpec(_Strict):
@@ -100,15 +148,15 @@ class NetworkSpec(_Strict):
     (processor sharing; each device's own transfers go one after another); ``per_device`` gives each
     device its own copy of the link. The downlink carries only the small result (``result_bytes``)
     and is modelled as a delay without contention; if omitted it is 50 Mbit/s with the uplink's
-    one-way delay. ``radio`` picks the device's radio power model (wifi, lte, 3g).
+    one-way delay. ``radio`` picks the device's radio power model (wifi, lte, 3g; sweepable).
     """
 
     uplink: LinkSpec
     downlink: LinkSpec | None = None
     transport: Annotated[TransportSpec, BeforeValidator(lambda v: {"kind": v} if isinstance(v, str) else v)] = TransportSpec()
     sharing: Literal["shared", "per_device"] = "shared"
-    radio: Literal["wifi", "lte", "3g"] = "wifi"
-    result_bytes: Annotated[int, Field(gt=0)] = 1
+    radio: Sweep(Literal["wifi", "lte", "3g"]) = ["wifi"]
+    result_bytes: ResultBytes = 1
 
     @field_validator("downlink")
     @classmethod
@@ -131,30 +179,30 @@ class ArrivalSpec(_Strict):
     """
 
     kind: Literal["periodic", "poisson"] = "periodic"
-    rate_hz: SweepPos = [10.0]
+    rate_hz: SweepRateHz = [10.0]
     phase: Literal["random", "zero"] = "random"
 
 
 class WorkloadSpec(_Strict):
     """``devices`` mobile devices; ``requests`` in total per sweep point and pipeline (split evenly)."""
 
-    devices: SweepPosInt = [1]
+    devices: SweepDevices = [1]
     arrival: ArrivalSpec = ArrivalSpec()
-    requests: Annotated[int, Field(gt=0)] = 1000
-    deadline_ms: SweepPos | None = None
+    requests: Requests = 1000
+    deadline_ms: SweepDeadlineMs | None = None
 
 
 class BatchingSpec(_Strict):
     """Dynamic batching: a batch starts when ``max_batch`` requests wait or the oldest waited ``max_wait_ms``."""
 
-    max_batch: Annotated[int, Field(gt=0)] = 1
-    max_wait_ms: NonNegF = 0.0
+    max_batch: BatchSize = 1
+    max_wait_ms: DelayMs = 0.0
 
 
 class EdgeServerSpec(_Strict):
     """The edge server: ``gpus`` identical accelerators (or CPU workers) fed from one queue."""
 
-    gpus: SweepPosInt = [1]
+    gpus: SweepGpus = [1]
     batching: BatchingSpec = BatchingSpec()
     sharing: Literal["shared", "per_device"] = "shared"
 
@@ -170,8 +218,36 @@ class PolicySpec(_Strict):
     """
 
     kind: Literal["static", "adaptive"] = "static"
-    ewma_alpha: Annotated[float, Field(gt=0, le=1)] = 0.3
-    initial_mbps: PosF | None = None
+    ewma_alpha: EwmaAlpha = 0.3
+    initial_mbps: Mbps | None = None
+
+
+class ObjectiveSpec(_Strict):
+    """What "best" means in this scenario's reports (one rule everywhere: :mod:`sc2sim.runs.decision`).
+
+    ``maximize: accuracy`` (default): the most accurate pipeline whose ``latency`` statistic meets the
+    deadline (ties: lower latency). ``minimize: latency`` or ``minimize: energy``: the lowest latency or
+    device energy among pipelines that meet the deadline and reach ``min_accuracy`` (a fraction, e.g.
+    0.9). ``accuracy_tolerance`` (a fraction, default 0.001 = 0.1 point): accuracies this close to the
+    best count as equal, and the tie goes to the lower latency. Give at most one of ``maximize`` and
+    ``minimize``.
+    """
+
+    maximize: Literal["accuracy"] | None = None
+    minimize: Literal["latency", "energy"] | None = None
+    latency: Literal["mean", "p50", "p95", "p99"] = "p95"
+    min_accuracy: number(0, 1, "(a fraction of the test set, e.g. 0.9)", high_hint="a fraction, not a percentage") | None = None
+    accuracy_tolerance: number(0, 0.5, "(a fraction: 0.001 = 0.1 point)", high_hint="a fraction, not a percentage") = 0.001
+
+    @model_validator(mode="after")
+    def _one_goal(self) -> "ObjectiveSpec":
+        if self.maximize is not None and self.minimize is not None:
+            raise ValueError("give one of maximize (accuracy) or minimize (latency, energy), not both")
+        return self
+
+    def to_objective(self) -> Objective:
+        """The rule object of :mod:`sc2sim.runs.decision`."""
+        return Objective(self.minimize or "accuracy", self.latency, self.min_accuracy, self.accuracy_tolerance)
 
 
 DEFAULT_TIMING_SAMPLES = 300
@@ -181,19 +257,20 @@ DEFAULT_TIMING_SAMPLES = 300
 class Scenario(_Strict):
     """A whole scenario file (DESIGN section 4)."""
 
-    name: Annotated[str, Field(min_length=1)]
-    seed: int = 0
-    dataset: str = "fashion-mnist"
-    samples: Annotated[int, Field(gt=0)] | None = None
-    timing_samples: Annotated[int, Field(gt=0)] | None = DEFAULT_TIMING_SAMPLES
-    timing_idle_gap_ms: Annotated[float, Field(ge=0)] = 0.0
-    pipelines: Annotated[list[PipelineName], Field(min_length=1)]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    seed: Seed = 0
+    dataset: Text = "fashion-mnist"
+    samples: Samples | None = None
+    timing_samples: Samples | None = DEFAULT_TIMING_SAMPLES
+    timing_idle_gap_ms: IdleGapMs = 0.0
+    pipelines: Annotated[list[PipelineName], Field(min_length=1, max_length=100)]
     mobile: SweepName = ["rpi4"]
     edge: SweepName = ["t4"]
     network: NetworkSpec
     workload: WorkloadSpec = WorkloadSpec()
     edge_server: EdgeServerSpec = EdgeServerSpec()
     policy: Annotated[PolicySpec, BeforeValidator(lambda v: {"kind": v} if isinstance(v, str) else v)] = PolicySpec()
+    objective: ObjectiveSpec = ObjectiveSpec()
     _source: str = PrivateAttr("<scenario>")
     _source_dir: str = PrivateAttr(".")
 
@@ -213,111 +290,45 @@ class Scenario(_Strict):
             raise ValueError("a pipeline is listed twice; list each once")
         return v
 
-
-# ---------------------------------------------------------------------------------------- points
-
-
-@dataclass(frozen=True)
-class LinkPoint:
-    """One concrete link direction: rate (Mbit/s) or trace path, delay and jitter (ms), loss, scale."""
-
-    bandwidth_mbps: float | None
-    one_way_delay_ms: float
-    jitter_ms: float = 0.0
-    loss: float = 0.0
-    trace: Path | None = None
-    scale: float = 1.0
+    @model_validator(mode="after")
+    def _bounded_sweep(self) -> "Scenario":
+        points = _sweep_points(self)
+        if points > MAX_POINTS:
+            raise ValueError(f"the sweep has {points} points (the product of every list's length) — at most "
+                             f"{fmt_bound(MAX_POINTS)}; split it into several scenarios")
+        total = points * len(self.pipelines) * self.workload.requests
+        if total > MAX_REQUESTS:
+            raise ValueError(f"{points} point(s) x {len(self.pipelines)} pipeline(s) x {self.workload.requests} requests "
+                             f"= {total} simulated requests — at most {fmt_bound(MAX_REQUESTS)}; lower workload.requests")
+        return self
 
 
-@dataclass(frozen=True)
-class Point:
-    """One concrete sweep point: every sweepable field holds a single value.
-
-    ``params`` maps the swept fields (only those with more than one value) to this point's value;
-    ``label`` is their short text form (``single`` when nothing is swept).
-    """
-
-    index: int
-    label: str
-    params: dict[str, Any]
-    mobile: str
-    edge: str
-    uplink: LinkPoint
-    downlink: LinkPoint
-    transport: TransportSpec
-    up_sharing: str
-    radio: str
-    result_bytes: int
-    devices: int
-    arrival: str
-    rate_hz: float
-    phase: str
-    requests: int
-    deadline_ms: float | None
-    gpus: int
-    max_batch: int
-    max_wait_ms: float
-    edge_sharing: str
-    seed: int
-
-
-_DIMS = [  # (param name, label format, getter on Scenario)
-    ("mobile", "mobile={}", lambda s: s.mobile),
-    ("edge", "edge={}", lambda s: s.edge),
-    ("bandwidth_mbps", "bw={:g}Mbps", lambda s: s.network.uplink.bandwidth_mbps or [None]),
-    ("one_way_delay_ms", "delay={:g}ms", lambda s: s.network.uplink.one_way_delay_ms),
-    ("jitter_ms", "jitter={:g}ms", lambda s: s.network.uplink.jitter_ms),
-    ("loss", "loss={:g}", lambda s: s.network.uplink.loss),
-    ("scale", "scale={:g}", lambda s: s.network.uplink.scale),
-    ("devices", "dev={}", lambda s: s.workload.devices),
-    ("rate_hz", "rate={:g}Hz", lambda s: s.workload.arrival.rate_hz),
-    ("gpus", "gpus={}", lambda s: s.edge_server.gpus),
-    ("deadline_ms", "deadline={:g}ms", lambda s: s.workload.deadline_ms or [None]),
-]
-
-
-def expand(sc: Scenario) -> list[Point]:
-    """All sweep points of a scenario (cross product of every list), in a stable order."""
-    values = [getter(sc) for _, _, getter in _DIMS]
-    swept = [i for i, v in enumerate(values) if len(v) > 1]
-    base = Path(sc._source_dir)
-    up, down = sc.network.uplink, sc.network.downlink
-    points = []
-    for idx, combo in enumerate(itertools.product(*values)):
-        v = {name: combo[i] for i, (name, _, _) in enumerate(_DIMS)}
-        params = {_DIMS[i][0]: combo[i] for i in swept}
-        label = ",".join(_DIMS[i][1].format(combo[i]) for i in swept) or "single"
-        trace = (base / up.trace) if up.trace else None
-        uplink = LinkPoint(v["bandwidth_mbps"], v["one_way_delay_ms"], v["jitter_ms"], v["loss"], trace, v["scale"])
-        if down is None:
-            downlink = LinkPoint(50.0, v["one_way_delay_ms"])
-        else:
-            downlink = LinkPoint(down.bandwidth_mbps[0], down.one_way_delay_ms[0], down.jitter_ms[0], down.loss[0])
-        points.append(Point(
-            index=idx, label=label, params=params, mobile=v["mobile"], edge=v["edge"], uplink=uplink,
-            downlink=downlink, transport=sc.network.transport, up_sharing=sc.network.sharing,
-            radio=sc.network.radio, result_bytes=sc.network.result_bytes, devices=v["devices"],
-            arrival=sc.workload.arrival.kind, rate_hz=v["rate_hz"], phase=sc.workload.arrival.phase,
-            requests=sc.workload.requests, deadline_ms=v["deadline_ms"], gpus=v["gpus"],
-            max_batch=sc.edge_server.batching.max_batch, max_wait_ms=sc.edge_server.batching.max_wait_ms,
-            edge_sharing=sc.edge_server.sharing, seed=sc.seed,
-        ))
-    return points
+def _sweep_points(model: BaseModel) -> int:
+    """Product of the lengths of every list in ``model`` and its sub-models, except ``pipelines``."""
+    n = 1
+    for name in type(model).model_fields:
+        v = getattr(model, name)
+        if isinstance(v, BaseModel):
+            n *= _sweep_points(v)
+        elif isinstance(v, list) and name != "pipelines":
+            n *= max(1, len(v))
+    return n
 
 
 # ---------------------------------------------------------------------------------------- loading
 
 
-def parse_scenario(raw: Any, source: str | Path = "<scenario>") -> Scenario:
-    """Validate an already-parsed scenario mapping; ``source`` names the file in errors."""
+def parse_scenario(raw: Any, source: str | Path = "<scenario>", options: dict[str, str] | None = None) -> Scenario:
+    """Validate an already-parsed scenario mapping; ``source`` names the file in errors, ``options``
+    the command-line options that supplied fields (field path -> option, see :func:`sc2sim.config.locate`)."""
     src = Path(source)
-    sc = validate_mapping(raw, Scenario, src, "a mapping of scenario keys (name, pipelines, network, ...)")
+    sc = validate_mapping(raw, Scenario, src, "a mapping of scenario keys (name, pipelines, network, ...)", options)
     sc._source_dir = str(src.parent)
     sc._source = str(src)
     if sc.policy.kind == "adaptive" and sc.workload.deadline_ms is None:
         raise ConfigError(f"{src}: policy: 'adaptive' — needs workload.deadline_ms (it picks the most accurate "
                           "pipeline predicted to meet the deadline)")
-    _check_references(sc, src)
+    _check_references(sc, src, options)
     return sc
 
 
@@ -326,7 +337,7 @@ def load_scenario(path: str | Path) -> Scenario:
     return parse_scenario(load_yaml(path), path)
 
 
-def _check_references(sc: Scenario, src: Path) -> None:
+def _check_references(sc: Scenario, src: Path, options: dict[str, str] | None = None) -> None:
     from sc2sim.devices import available_devices
 
     devices = available_devices()
@@ -337,7 +348,7 @@ def _check_references(sc: Scenario, src: Path) -> None:
             if name not in allowed:
                 where = f"{role}[{i}]" if len(names) > 1 else role
                 hint = difflib.get_close_matches(name, allowed, n=1)
-                raise ConfigError(f"{src}: {where}: {name!r} — allowed {role} devices: {', '.join(allowed)}"
+                raise ConfigError(f"{locate(src, where, options)}: {name!r} — allowed {role} devices: {', '.join(allowed)}"
                                   + (f" (did you mean {hint[0]!r}?)" if hint else ""))
     up = sc.network.uplink
     if up.trace is not None:

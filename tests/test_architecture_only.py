@@ -108,7 +108,7 @@ def test_weights_none_profile_takes_bytes_and_accuracy_from_the_card(tmp_path, c
     webp = t[t.pipeline == "offload:webp?model=resnet18&point=0&weights=none"]
     assert (webp["payload_bytes"] == round(2.45 * 1024)).all() and (webp["bytes_source"] == "published").all()
     assert (t["accuracy_source"] == "published").all() and (t["pred"] == -1).all()
-    assert pub["local:torchvision?arch=resnet18&method=resnet50&weights=none"]["top1"] == 76.1
+    assert pub["local:torchvision?method=resnet50&model=resnet18&weights=none"]["top1"] == 76.1
     assert webp["edge_flops"].iloc[0] > 3e9 and webp["mobile_ms"].notna().sum() == 1  # times and FLOPs: measured
     # bundled models have no architecture-only mode: one line, exit 2
     assert cli("profile", "--weights", "none", "--pipelines", "local:teacher", "--out", str(out)) == 2

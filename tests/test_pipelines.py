@@ -8,18 +8,32 @@ import pytest
 from conftest import run_cli
 
 from sc2sim.errors import ConfigError
-from sc2sim.pipelines import build_pipeline, canonical_name, parse_name
+from sc2sim.naming import PipelineSpec
+from sc2sim.pipelines import build_pipeline, canonical_name
 
 
 def test_parse_and_canonical():
-    assert parse_name("offload:JPEG?quality=50&optimize=1") == ("offload", "jpeg", {"quality": "50", "optimize": "1"})
+    spec = PipelineSpec.parse("offload:JPEG?quality=50&optimize=1")
+    assert (spec.family, spec.variant, spec.raw) == ("offload", "jpeg", {"quality": "50", "optimize": "1"})
+    assert spec.strategy == "offload" and not spec.local and PipelineSpec.parse("local:light").local
     assert canonical_name("offload:jpeg?optimize=1&quality=50") == "offload:jpeg?optimize=1&quality=50"
     assert canonical_name("offload:jpeg?quality=50&optimize=1") == "offload:jpeg?optimize=1&quality=50"
     assert build_pipeline("offload:webp?quality=30").params["quality"] == 30
 
 
+def test_classifier_parameter_is_model_everywhere_with_arch_as_alias():
+    from sc2sim.pipelines.base import resolve_params
+
+    _, name, _, params = resolve_params("local:torchvision?arch=resnet18&weights=none")
+    assert name == "local:torchvision?model=resnet18&weights=none" and params["model"] == "resnet18"
+    assert resolve_params("local:torchvision?model=resnet18&weights=none")[1] == name
+    with pytest.raises(ConfigError, match="given twice"):
+        resolve_params("local:torchvision?arch=resnet18&model=resnet50&weights=none")
+
+
 @pytest.mark.parametrize("bad,needle", [
-    ("jpeg", "FAMILY:VARIANT"),
+    ("jpeg", "STRATEGY:NAME"),
+    ("gpu:resnet", "STRATEGY local, offload or split"),
     ("offload:gif", "known:"),
     ("offload:jpeg?qualty=50", "allowed: card, method, model, optimize, point, quality, weights"),
     ("offload:jpeg?quality=500", "1-100"),

@@ -30,6 +30,7 @@ def small_scenario(tmp_path: Path, **over) -> Path:
     doc = yaml.safe_load((ROOT / "scenarios" / "default.yaml").read_text())
     doc["network"]["uplink"]["bandwidth_mbps"] = [2, 20]
     doc["workload"]["requests"] = 300
+    doc["mobile"] = "rpi4"
     doc.update(over)
     p = tmp_path / "small.yaml"
     p.write_text(yaml.safe_dump(doc))
@@ -43,24 +44,24 @@ def test_run_writes_records_and_summaries(tmp_path, profile, capsys):
     assert sorted(p.name for p in out.iterdir()) == ["requests.parquet", "summary.csv", "summary.json"]
     rec = pd.read_parquet(out / "requests.parquet")
     assert list(rec.columns[:2]) == ["point", "pipeline"] and set(RECORD_COLUMNS) <= set(rec.columns)
-    assert len(rec) == 9 * 8 * 1000  # default.yaml: 9 bandwidths x 8 pipelines x 1000 requests
+    assert len(rec) == 4 * 9 * 8 * 1000  # default.yaml: 4 mobiles x 9 bandwidths x 8 pipelines x 1000 requests
     assert (rec["latency_s"] > 0).all() and (rec["t_done"] >= rec["t_arrival"]).all()
     assert (rec.loc[rec["strategy"] == "local", "payload_bytes"] == 0).all()
     summary = pd.read_csv(out / "summary.csv")
-    assert len(summary) == 72
+    assert len(summary) == 4 * 72
     for col in ("accuracy", "latency_mean_ms", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "throughput_rps",
                 "deadline_hit_rate", "mean_bytes", "mean_energy_j", "bandwidth_mbps", "mobile", "edge"):
         assert col in summary.columns
     assert set(summary["engine"]) == {"exact"}
     doc = json.loads((out / "summary.json").read_text())
-    assert doc["meta"]["scenario"] == "default" and len(doc["summary"]) == 72
+    assert doc["meta"]["scenario"] == "default" and len(doc["summary"]) == 4 * 72
     printed = capsys.readouterr().out
     assert "offload:webp?quality=50" in printed and "bw=50Mbps" in printed
     # offloading gets faster with bandwidth; local does not care
-    webp = summary[summary["pipeline"] == "offload:webp?quality=50"].sort_values("bandwidth_mbps")
+    webp = summary[(summary["pipeline"] == "offload:webp?quality=50") & (summary["mobile"] == "rpi4")].sort_values("bandwidth_mbps")
     assert webp["latency_mean_ms"].is_monotonic_decreasing
     local = summary[summary["pipeline"] == "local:teacher"]
-    assert local["latency_mean_ms"].nunique() == 1
+    assert (local.groupby("mobile")["latency_mean_ms"].nunique() == 1).all()  # the same at every bandwidth
 
 
 def test_engines_give_the_same_records(tmp_path, profile):
@@ -95,7 +96,7 @@ def test_user_errors_are_one_line_exit_2(tmp_path, profile, capsys):
     bad.write_text("name: x\npipelines: [local:teacher]\nnetwork: {uplink: {bandwidth_mbps: -1}}\n")
     assert cli("run", "--no-report", str(bad), "--out", str(tmp_path / "o"), "--profile", str(profile)) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"sc2sim: error: {bad}: network.uplink.bandwidth_mbps: -1 — must be greater than 0"]
+    assert err == [f"sc2sim: error: {bad}: network.uplink.bandwidth_mbps: -1 — must be a number in [0.001, 10^5] Mbit/s"]
     sc = small_scenario(tmp_path, pipelines=["local:teacher", "split:sc2?beta=0.5"])
     assert cli("run", "--no-report", str(sc), "--out", str(tmp_path / "o"), "--profile", str(profile)) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -118,20 +119,23 @@ def test_console_entry_point_prints_no_traceback(tmp_path, profile):
 
 
 def test_run_without_profile_asks_ensure_profile(tmp_path, monkeypatch):
-    import types
-
     calls = []
 
     def ensure_profile(pipelines, samples, dataset="fashion-mnist", data_dir=None, repeats=3, threads=1, progress=True, timed=None, idle_gap_ms=0.0):
         calls.append((list(pipelines), samples, dataset, repeats, threads, timed))
         return synthetic_profile(pipelines, samples=50)
 
-    fake = types.ModuleType("sc2sim.profiling")
-    fake.ensure_profile = ensure_profile
-    monkeypatch.setitem(sys.modules, "sc2sim.profiling", fake)  # stands in for the torch side
+    import sc2sim.profiling
+
+    monkeypatch.setattr(sc2sim.profiling, "ensure_profile", ensure_profile, raising=False)  # stands in for the torch side
+    monkeypatch.setenv("SC2SIM_CACHE", str(tmp_path / "cache"))  # an empty cache: the warm-path index misses
     sc = small_scenario(tmp_path, samples=50)
     assert cli("run", "--no-report", str(sc), "--out", str(tmp_path / "o"), "--repeats", "2", "--no-progress", "--quiet",
                "--timing-samples", "20") == 0
     pipes = yaml.safe_load(sc.read_text())["pipelines"]
     assert calls == [(pipes, 50, "fashion-mnist", 2, 1, 20)]
     assert len(pd.read_csv(tmp_path / "o" / "summary.csv")) == 2 * len(pipes)
+    # the second run finds the whole table in the torch-free index and does not ask again
+    assert cli("run", "--no-report", str(sc), "--out", str(tmp_path / "o2"), "--repeats", "2", "--no-progress", "--quiet",
+               "--timing-samples", "20") == 0
+    assert len(calls) == 1

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_run_profiles_real_pipelines_and_keeps_their_accuracy(tmp_path):
     doc = yaml.safe_load((ROOT / "scenarios" / "default.yaml").read_text())
+    doc["mobile"] = "rpi4"
     doc.update(samples=40, pipelines=["local:light", "offload:webp?quality=30"])
     doc["network"]["uplink"]["bandwidth_mbps"] = [1, 10]
     doc["workload"]["requests"] = 4000
@@ -39,18 +40,20 @@ def test_a_bad_pipeline_parameter_in_a_scenario_names_the_file_and_field(tmp_pat
     from conftest import cli
 
     doc = yaml.safe_load((ROOT / "scenarios" / "default.yaml").read_text())
+    doc["mobile"] = "rpi4"
     doc["pipelines"] = ["offload:webp?quality=500"]
     scenario = tmp_path / "bad.yaml"
     scenario.write_text(yaml.safe_dump(doc))
     assert cli("run", str(scenario), "--out", str(tmp_path / "o"), "--no-progress") == 2
     err = capsys.readouterr().err.strip()
-    assert err == f"sc2sim: error: {scenario}: pipelines: pipeline 'offload:webp?quality=500': quality='500' — allowed: an integer 1-100"
+    assert err == f"sc2sim: error: {scenario}: pipelines[0]: 'offload:webp?quality=500': quality='500' — allowed: an integer 1-100"
 
 
 def test_samples_override_profiles_that_many(tmp_path):
     from conftest import cli
 
     doc = yaml.safe_load((ROOT / "scenarios" / "default.yaml").read_text())
+    doc["mobile"] = "rpi4"
     doc.update(pipelines=["local:light"], samples=1000)
     doc["network"]["uplink"]["bandwidth_mbps"] = 5
     doc["workload"]["requests"] = 50

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from sc2sim.errors import ConfigError
-from sc2sim.scenario import expand, load_scenario, parse_scenario
+from sc2sim.points import expand
+from sc2sim.scenario import load_scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -41,13 +42,13 @@ def test_shipped_scenarios_load_and_expand():
     names = {p.stem for p in SCENARIOS}
     assert {"default", "wifi-sweep", "lte-trace", "crowded-cell", "deadline-study"} <= names
     counts = {p.stem: len(expand(load_scenario(p))) for p in SCENARIOS}
-    assert counts["default"] == 9 and counts["wifi-sweep"] == 7 and counts["lte-trace"] == 3
+    assert counts["default"] == 4 * 9 and counts["wifi-sweep"] == 7 and counts["lte-trace"] == 3
     assert counts["crowded-cell"] == 2 and counts["deadline-study"] == 2 * 2 * 4
     default = load_scenario(ROOT / "scenarios" / "default.yaml")
     assert default.pipelines == ["local:teacher", "local:light", "offload:png", "offload:jpeg?quality=50",
                                  "offload:webp?quality=50", "offload:learned?lmbda=0.0067",
                                  "split:naive?bits=2&stage=3", "split:sc2?beta=0.003"]
-    assert default.workload.requests == 1000 and default.mobile == ["rpi4"] and default.edge == ["t4"]
+    assert default.workload.requests == 1000 and default.mobile == ["esp32", "rpi4", "jetson-nano", "phone-flagship"] and default.edge == ["t4"]
 
 
 def test_sweep_is_cross_product_with_labels():
@@ -58,7 +59,7 @@ def test_sweep_is_cross_product_with_labels():
     ), "x.yaml")
     pts = expand(sc)
     assert len(pts) == 2 * 3 * 2 * 2
-    combos = {(p.mobile, p.uplink.bandwidth_mbps, p.uplink.one_way_delay_ms, p.devices) for p in pts}
+    combos = {(p.mobile, p.network.uplink.bandwidth_mbps, p.network.uplink.one_way_delay_ms, p.workload.devices) for p in pts}
     assert len(combos) == len(pts)
     assert pts[0].label == "mobile=rpi4,bw=1Mbps,delay=5ms,dev=1"
     assert pts[-1].params == {"mobile": "jetson-nano", "bandwidth_mbps": 100, "one_way_delay_ms": 50, "devices": 4}
@@ -66,7 +67,7 @@ def test_sweep_is_cross_product_with_labels():
     single = expand(parse_scenario(base(), "x.yaml"))
     assert len(single) == 1 and single[0].label == "single" and single[0].params == {}
     # the omitted downlink defaults to 50 Mbit/s with the uplink's delay
-    assert single[0].downlink.bandwidth_mbps == 50 and single[0].downlink.one_way_delay_ms == 20
+    assert single[0].network.downlink.bandwidth_mbps == 50 and single[0].network.downlink.one_way_delay_ms == 20
 
 
 def test_trace_path_resolves_against_the_scenario_folder(tmp_path):
@@ -76,7 +77,7 @@ def test_trace_path_resolves_against_the_scenario_folder(tmp_path):
     sub.mkdir()
     doc = base(network={"uplink": {"trace": "../traces/x.up", "scale": [1, 2]}})
     pts = expand(load_scenario(write(sub, doc)))
-    assert pts[0].uplink.trace.resolve() == (tmp_path / "traces" / "x.up").resolve()
+    assert pts[0].network.uplink.trace.resolve() == (tmp_path / "traces" / "x.up").resolve()
     assert [p.label for p in pts] == ["scale=1", "scale=2"]
 
 
@@ -89,15 +90,15 @@ def test_unknown_key_names_file_path_and_suggests(tmp_path):
 
 
 @pytest.mark.parametrize("doc_over, path, value, allowed", [
-    ({"network": {"uplink": {"bandwidth_mbps": -3}}}, "network.uplink.bandwidth_mbps", "-3", "greater than 0"),
-    ({"network": {"uplink": {"bandwidth_mbps": [1, 0]}}}, "network.uplink.bandwidth_mbps[1]", "0", "greater than 0"),
-    ({"network": {"uplink": {"bandwidth_mbps": 5, "loss": 1.5}}}, "network.uplink.loss", "1.5", "less than 1"),
+    ({"network": {"uplink": {"bandwidth_mbps": -3}}}, "network.uplink.bandwidth_mbps", "-3", "in [0.001, 10^5] Mbit/s"),
+    ({"network": {"uplink": {"bandwidth_mbps": [1, 0]}}}, "network.uplink.bandwidth_mbps[1]", "0", "in [0.001, 10^5] Mbit/s"),
+    ({"network": {"uplink": {"bandwidth_mbps": 5, "loss": 1.5}}}, "network.uplink.loss", "1.5", "in [0, 0.999]"),
     ({"workload": {"arrival": {"kind": "bursty"}}}, "workload.arrival.kind", "'bursty'", "'periodic' or 'poisson'"),
     ({"network": {"uplink": {"bandwidth_mbps": 5}, "transport": "quic"}}, "network.transport.kind", "'quic'", "'tcp' or 'raw'"),
     ({"pipelines": ["local:teacher", "gpu:resnet"]}, "pipelines[1]", "'gpu:resnet'", "STRATEGY:NAME"),
     ({"pipelines": ["local:teacher", "local:teacher"]}, "pipelines", "local:teacher", "listed twice"),
     ({"dataset": "cifar10"}, "dataset", "'cifar10'", "imagefolder:"),
-    ({"edge_server": {"batching": {"max_batch": 0}}}, "edge_server.batching.max_batch", "0", "greater than 0"),
+    ({"edge_server": {"batching": {"max_batch": 0}}}, "edge_server.batching.max_batch", "0", "whole number in [1, 4096]"),
 ])
 def test_bad_values_name_field_value_and_what_is_allowed(tmp_path, doc_over, path, value, allowed):
     msg = error_of(tmp_path, base(**doc_over))

@@ -30,6 +30,7 @@ PIPES = ["local:teacher", "offload:webp?quality=50"]
 def scenario(path: Path, bandwidths=(2, 10, 50), requests: int = 200) -> Path:
     doc = yaml.safe_load((ROOT / "scenarios" / "default.yaml").read_text())
     doc["pipelines"] = PIPES
+    doc["mobile"] = "rpi4"
     doc["network"]["uplink"]["bandwidth_mbps"] = list(bandwidths)
     doc["network"]["uplink"]["one_way_delay_ms"] = [10, 30]
     doc["workload"]["requests"] = requests
@@ -176,7 +177,7 @@ def test_errors_are_one_line_exit_2(base, tmp_path, capsys):
     bad.write_text("name: x\npipelines: [local:teacher]\nnetwork: {uplink: {bandwidth_mbps: -1}}\n")
     assert sweep(bad, tmp_path / "o", base["profile"]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [
-        f"sc2sim: error: {bad}: network.uplink.bandwidth_mbps: -1 — must be greater than 0"]
+        f"sc2sim: error: {bad}: network.uplink.bandwidth_mbps: -1 — must be a number in [0.001, 10^5] Mbit/s"]
     addr = f"tcp://127.0.0.1:{_free_port()}"
     assert sweep(base["scenario"], tmp_path / "o", base["profile"], "--scheduler", addr, "--connect-timeout", "1") == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sc2sim.emu.backends import EDGE_IP, MOBILE_IP, Hosts, wait_ready
+from sc2sim.emu.hosts import EDGE_IP, MOBILE_IP, Hosts, wait_ready
 from sc2sim.emu.netns import Testbed, pid_alive
 from sc2sim.errors import ConfigError
 
@@ -52,7 +52,7 @@ def check_points(points: list[Any], source: str) -> None:
     check_available()
     for point in points:
         for direction in ("uplink", "downlink"):
-            lp = getattr(point, direction)
+            lp = getattr(point.network, direction)
             if lp.trace is not None:
                 raise ConfigError(f"{source}: network.{direction}.trace: the mininet backend cannot replay a Mahimahi "
                                   "trace — use --backend userspace")

@@ -42,20 +42,14 @@ from sc2sim.devices import load_device
 from sc2sim.emu.backends import Hosts, link_for_point, wait_ready
 from sc2sim.emu.netns import Testbed
 from sc2sim.errors import ConfigError
-from sc2sim.scenario import Point, Scenario, expand
+from sc2sim.naming import is_local
+from sc2sim.points import Point, expand
+from sc2sim.scenario import Scenario
 from sc2sim.sim.exact import Times, lindley
 from sc2sim.sim.metrics import assemble, records_columns, summarize
 from sc2sim.sim.plan import Plan, build_plan, link_capacity, split_profile
-from sc2sim.sim.sweep import (
-    PointResult,
-    assemble_points,
-    file_sha,
-    point_filename,
-    point_key,
-    profile_identity,
-    read_point_meta,
-    write_point,
-)
+from sc2sim.runs import PointResult, assemble_points, file_sha, pending_points, point_key, profile_identity, write_point
+from sc2sim.runs.points import POINTS_DIR
 
 PORT = 5555
 BACKENDS = ("userspace", "mininet")
@@ -148,11 +142,11 @@ def emulate_point(point: Point, sc: Scenario, rows: dict[str, Any], pipes: dict[
             plan, r = plans[name], rows[name]
             if plan.local:
                 continue
-            times, preds = _run_pipeline(tb, hosts, k, plan, payloads[name], log, opts, workdir, point.transport.persistent)
+            times, preds = _run_pipeline(tb, hosts, k, plan, payloads[name], log, opts, workdir, point.network.transport.persistent)
             plan.correct = preds == labels[plan.sample]  # measured: what the edge predicted from the real bytes
             rec = records_columns(point, plan, times, mobile, r.strategy, engine)
             summary.append(summarize(point, name, r.strategy, engine, rec["latency_s"], rec["correct"], rec["t_arrival"],
-                                     rec["t_done"], rec["payload_bytes"], rec["wire_bytes"], rec["energy_j"], plan.deadline_s))
+                                     rec["t_done"], rec["payload_bytes"], rec["wire_bytes"], rec["energy_j"], plan.deadline_s, test_accuracy=float(np.mean(r.correct))))
             frames.append(rec)
             if on_step:
                 on_step(f"{point.label} {name}")
@@ -173,23 +167,16 @@ def emulate_scenario(sc: Scenario, profile: pd.DataFrame, out_dir: str | Path, o
     rows = split_profile(profile, sc.pipelines, sc.samples)
     data = load_dataset(sc.dataset, "test", data_dir)
     pipes = {n: build_pipeline(n) for n in sc.pipelines}
-    points_dir = Path(out_dir) / "points"
-    points_dir.mkdir(parents=True, exist_ok=True)
     points = expand(sc)
     devices = {name: load_device(name) for name in {"host", *(p.mobile for p in points), *(p.edge for p in points)}}
     profile_id = profile_identity(rows)
-    files, resumed = [], []
-    for point in points:
-        key = point_key(point, sc.pipelines, sc.samples, sc.dataset, profile_id, devices,
-                        f"emu-{opts.backend}-{opts.congestion}-{opts.edge_threads}", file_sha(point.uplink.trace))
-        path = points_dir / point_filename(point, key)
-        meta = read_point_meta(path) if path.is_file() else None
-        if meta is not None and meta.get("sweep_key") == key:
-            resumed.append(point.label)
-        else:
-            write_point(path, emulate_point(point, sc, rows, pipes, data.images, data.labels, opts, on_step), key)
-        files.append(path)
-    return assemble_points(files), resumed
+    engine = f"emu-{opts.backend}-{opts.congestion}-{opts.edge_threads}"
+    todo, resumed, files = pending_points(points, Path(out_dir) / POINTS_DIR, lambda p: point_key(
+        p, sc.pipelines, sc.samples, sc.dataset, profile_id, devices, engine, file_sha(p.network.uplink.trace)))
+    for t in todo:
+        t.path.parent.mkdir(parents=True, exist_ok=True)
+        write_point(t.path, emulate_point(t.point, sc, rows, pipes, data.images, data.labels, opts, on_step), t.key)
+    return assemble_points([files[p.label] for p in points]), resumed
 
 
 def emulation_notes(sc: Scenario, points: list[Point]) -> list[str]:
@@ -197,11 +184,11 @@ def emulation_notes(sc: Scenario, points: list[Point]) -> list[str]:
     notes = []
     if sc.policy.kind == "adaptive":
         notes.append("policy: adaptive is simulated only (`sc2sim run`); the emulation runs each pipeline on its own")
-    if any(p.gpus > 1 or p.max_batch > 1 for p in points):
+    if any(p.edge_server.gpus > 1 or p.edge_server.batching.max_batch > 1 for p in points):
         notes.append("edge_server: the emulated edge is one worker on this CPU without batching")
     if any(p.edge != "host" for p in points):
         notes.append("the edge computes on this host's CPU; compare with a simulation whose `edge` is `host`")
-    if any(n.startswith("local:") for n in sc.pipelines):
+    if any(is_local(n) for n in sc.pipelines):
         notes.append("local pipelines send nothing and are not emulated (their records come from `sc2sim run`)")
     return notes
 

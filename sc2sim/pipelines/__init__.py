@@ -9,7 +9,7 @@ from sc2sim.pipelines import split_naive, learned  # noqa: F401
 from sc2sim.pipelines import imagenet, split_sc2bench  # noqa: F401  (torchvision, sc2bench: bring your own model)
 from sc2sim.pipelines.base import PIPELINES, Param, Pipeline, build_pipeline, register_pipeline
 from sc2sim.pipelines.listing import describe_pipelines, print_pipelines
-from sc2sim.naming import canonical_name, parse_name
+from sc2sim.naming import PipelineSpec, canonical_name
 
-__all__ = ["PIPELINES", "Param", "Pipeline", "build_pipeline", "register_pipeline", "canonical_name",
-           "parse_name", "describe_pipelines", "print_pipelines"]
+__all__ = ["PIPELINES", "Param", "Pipeline", "PipelineSpec", "build_pipeline", "register_pipeline", "canonical_name",
+           "describe_pipelines", "print_pipelines"]

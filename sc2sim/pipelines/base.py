@@ -20,8 +20,7 @@ from typing import Any, Callable, ClassVar
 
 import numpy as np
 
-from sc2sim.errors import ConfigError
-from sc2sim.naming import format_name, parse_name
+from sc2sim.naming import PipelineNameError, PipelineSpec
 
 
 @dataclass(frozen=True)
@@ -34,13 +33,13 @@ class Param:
     check: Callable[[Any], bool] = lambda v: True
 
     def parse(self, pipeline: str, key: str, raw: str) -> Any:
-        """Convert ``raw`` to ``kind`` and check it; ConfigError naming the pipeline and key if bad."""
+        """Convert ``raw`` to ``kind`` and check it; PipelineNameError naming the pipeline and key if bad."""
         try:
             value = self.kind(raw)
         except ValueError:
-            raise ConfigError(f"pipeline {pipeline!r}: {key}={raw!r} — allowed: {self.allowed}") from None
+            raise PipelineNameError(pipeline, f"{key}={raw!r} — allowed: {self.allowed}") from None
         if not self.check(value):
-            raise ConfigError(f"pipeline {pipeline!r}: {key}={raw!r} — allowed: {self.allowed}")
+            raise PipelineNameError(pipeline, f"{key}={raw!r} — allowed: {self.allowed}")
         return value
 
 
@@ -69,7 +68,22 @@ class Pipeline(ABC):
     # --- edge side ---------------------------------------------------------------------------
     @abstractmethod
     def decode(self, payload: bytes) -> Any:
-        """Parse exactly the payload bytes back (entropy decoding, image decoding)."""
+        """Parse exactly the payload bytes back (entropy decoding, image decoding).
+
+        Raises :class:`~sc2sim.errors.PayloadError` for a payload the format shows to be broken, never
+        classifying it (checks in :mod:`sc2sim.pipelines.payload`): a local result of the wrong length
+        or a class index out of range; a naive-split tensor of the wrong length, a broken, cut or
+        extended zlib/xz stream, non-finite values, or codes that min-max quantisation cannot give; an
+        image file that is not one well-formed file of the pipeline's format and input size (PNG's
+        CRC-32s, JPEG/WebP/AVIF structure, Pillow's decoder); a rANS stream that is not whole words or
+        does not re-encode to itself.
+
+        **Limitation.** No payload carries a checksum of its own (adding one would add bytes), so a
+        corruption that leaves a valid payload of the same format is classified: any value change in
+        raw float32 or quantised codes, a changed JPEG/WebP/AVIF scan, or a rANS stream that still
+        decodes and re-encodes to itself (a flipped bit usually does not). Payloads lost or cut in
+        transit are the transport's business: the emulator's wire framing carries each payload's length.
+        """
 
     def edge_compute(self, z: Any) -> int:
         """Edge computation after decoding; returns the predicted class index."""
@@ -123,21 +137,26 @@ def register_pipeline(family: str, variant: str) -> Callable[[type[Pipeline]], t
     return deco
 
 
-def resolve_params(name: str) -> tuple[type[Pipeline], str, str, dict[str, Any]]:
-    """``(class, canonical name, variant, parameters with defaults)`` of a registry name, checking every
-    parameter; builds nothing (no model is loaded)."""
-    family, variant, raw = parse_name(name)
-    key = f"{family}:{variant}"
-    if key not in PIPELINES:
-        raise ConfigError(f"pipeline {name!r}: unknown; known: {', '.join(sorted(PIPELINES))} (see `sc2sim pipelines`)")
-    cls = PIPELINES[key]
-    unknown = set(raw) - set(cls.PARAMS)
+def resolve_spec(name: str | PipelineSpec) -> tuple[type[Pipeline], PipelineSpec]:
+    """The class of a registry name and its parsed spec; PipelineNameError if the registry rejects it."""
+    spec = name if isinstance(name, PipelineSpec) else PipelineSpec.parse(name)
+    if spec.key not in PIPELINES:
+        raise PipelineNameError(str(name), f"unknown — known: {', '.join(sorted(PIPELINES))} (see `sc2sim pipelines`)")
+    cls = PIPELINES[spec.key]
+    unknown = set(spec.raw) - set(cls.PARAMS)
     if unknown:
         allowed = ", ".join(sorted(cls.PARAMS)) or "none"
-        raise ConfigError(f"pipeline {name!r}: unknown parameter {sorted(unknown)[0]!r} — allowed: {allowed}")
+        raise PipelineNameError(str(name), f"unknown parameter {sorted(unknown)[0]!r} — allowed: {allowed}")
+    return cls, spec
+
+
+def resolve_params(name: str | PipelineSpec) -> tuple[type[Pipeline], str, str, dict[str, Any]]:
+    """``(class, canonical name, variant, parameters with defaults)`` of a registry name, checking every
+    parameter; builds nothing (no model is loaded)."""
+    cls, spec = resolve_spec(name)
     params = {k: p.default for k, p in cls.PARAMS.items()}
-    params.update({k: cls.PARAMS[k].parse(name, k, v) for k, v in raw.items()})
-    return cls, format_name(family, variant, raw), variant, params
+    params.update({k: cls.PARAMS[k].parse(spec.name, k, v) for k, v in spec.params})
+    return cls, spec.name, spec.variant, params
 
 
 def build_pipeline(name: str) -> Pipeline:

@@ -1,6 +1,6 @@
 """Bring your own model: torchvision classifiers in every strategy, and architecture-only pipelines.
 
-* ``local:torchvision?arch=resnet50&weights=PATH``: the whole torchvision model on the device; the
+* ``local:torchvision?model=resnet50&weights=PATH`` (``arch=`` is another spelling of ``model=``): the whole torchvision model on the device; the
   payload is the predicted class (one byte below 256 classes, else two, little-endian).
 * offload and naive split take the same model through ``&model=ARCH&weights=PATH`` (see
   :mod:`.offload` and :mod:`.split_naive`): :func:`load_classifier` builds a bundled model or a
@@ -25,9 +25,10 @@ import torch
 
 from sc2sim.cards import DEFAULT_CARD, PublishedPoint, select_point
 from sc2sim.errors import ConfigError
-from sc2sim.naming import format_name, parse_name
+from sc2sim.naming import PipelineSpec
 from sc2sim.pipelines.base import PIPELINES, Param, register_pipeline, resolve_params
 from sc2sim.pipelines.local import LocalPipeline
+from sc2sim.pipelines.payload import class_index
 from sc2sim.pipelines.torch_util import weights_tag
 
 BUNDLED_CLASSIFIERS = ("teacher", "light")
@@ -76,14 +77,13 @@ def with_weights_none(names: list[str], option: str = "--weights none") -> list[
     """``names`` with ``weights=none`` set (and any ``checkpoint`` dropped): architecture-only profiling."""
     out = []
     for name in names:
-        family, variant, raw = parse_name(name)
-        cls = PIPELINES.get(f"{family}:{variant}")
+        spec = PipelineSpec.parse(name)
+        cls = PIPELINES.get(spec.key)
         if cls is None or "weights" not in cls.PARAMS:
             have = ", ".join(k for k, c in sorted(PIPELINES.items()) if "weights" in c.PARAMS)
             raise ConfigError(f"{option}: pipeline {name!r} has no architecture-only mode (its weights are bundled "
                               f"and trained); pipelines that have one: {have}")
-        raw = {k: v for k, v in raw.items() if k != "checkpoint"} | {"weights": "none"}
-        out.append(format_name(family, variant, raw))
+        out.append(spec.with_params(checkpoint=None, weights="none").name)
     return out
 
 
@@ -119,10 +119,14 @@ def load_classifier(pipeline: str, params: dict[str, Any]) -> Classifier:
 
 @register_pipeline("local", "torchvision")
 class LocalTorchvision(LocalPipeline):
-    """A torchvision classifier (``arch``, ``weights``) run whole on the device; the payload is the class."""
+    """A torchvision classifier (``model``, ``weights``) run whole on the device; the payload is the class.
+
+    ``model`` names the classifier as in the offload and split families; ``arch`` is accepted as
+    another spelling of it (:data:`sc2sim.naming.PARAM_ALIASES`).
+    """
 
     strategy = "local"
-    PARAMS = {"arch": Param(str, "resnet50", "a torchvision classification architecture (resnet18, resnet50, ...)", _is_classifier),
+    PARAMS = {"model": Param(str, "resnet50", "a torchvision classification architecture (resnet18, resnet50, ...)", _is_classifier),
               "weights": WEIGHTS, **CARD_PARAMS}
     HEADER = "none: the predicted class index, one unsigned byte (two, little-endian, above 256 classes)"
     DOC = ("A torchvision classifier run whole on the device (weights=PATH: a state_dict; weights=none: "
@@ -130,23 +134,23 @@ class LocalTorchvision(LocalPipeline):
 
     def load_model(self) -> Any:
         name, params = self.name, self.params
-        if params["arch"] in BUNDLED_CLASSIFIERS:
-            raise ConfigError(f"pipeline {name!r}: arch={params['arch']!r} — use local:{params['arch']} for bundled models")
+        if params["model"] in BUNDLED_CLASSIFIERS:
+            raise ConfigError(f"pipeline {name!r}: model={params['model']!r} — use local:{params['model']} for bundled models")
         self.published = self.published_point(name, params)
-        self.clf = load_classifier(name, {"model": params["arch"], "weights": params["weights"]})
+        self.clf = load_classifier(name, {"model": params["model"], "weights": params["weights"]})
         self.nbytes = 1 if self.clf.module.hparams["num_classes"] <= 256 else 2
         return self.clf.module
 
     @classmethod
     def published_point(cls, name: str, params: dict[str, Any]) -> PublishedPoint | None:
         """Card point for ``weights=none`` (method: the architecture's name)."""
-        return card_point(name, params, params["arch"])
+        return card_point(name, params, params["model"])
 
     def encode(self, x: int) -> bytes:
         return int(x).to_bytes(self.nbytes, "little")
 
     def decode(self, payload: bytes) -> int:
-        return int.from_bytes(payload, "little")
+        return class_index(self.name, payload, self.nbytes, int(self.clf.module.hparams["num_classes"]))
 
     def fingerprint(self) -> str:
         return f"{self.name}|{self.clf.tag}"

@@ -5,15 +5,15 @@
 * :mod:`sc2sim.sim.des` — SimPy model with a shared uplink cell and a batching edge server;
 * :mod:`sc2sim.sim.energy` — device energy (compute + radio with tail);
 * :mod:`sc2sim.sim.metrics` — request records and summaries;
-* :mod:`sc2sim.sim.runner` — a whole scenario, and writing the result files.
+* :mod:`sc2sim.sim.runner` — a whole scenario (the run folder itself is :mod:`sc2sim.runs`).
 """
 
 from sc2sim.sim.des import simulate_des
 from sc2sim.sim.exact import Times, lindley, simulate_exact
 from sc2sim.sim.plan import Plan, build_plan, manual_plan, split_profile
-from sc2sim.sim.runner import ENGINES, RunResult, run_plan, simulate_scenario, write_results
+from sc2sim.sim.runner import ENGINES, run_plan, simulate_scenario
 
 __all__ = [
     "simulate_des", "Times", "lindley", "simulate_exact", "Plan", "build_plan", "manual_plan", "split_profile",
-    "ENGINES", "RunResult", "run_plan", "simulate_scenario", "write_results",
+    "ENGINES", "run_plan", "simulate_scenario",
 ]

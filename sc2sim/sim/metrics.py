@@ -1,12 +1,5 @@
-"""Request records (one row per simulated request) and summaries (one row per point x pipeline).
-
-Record columns (times in seconds of simulated time, bytes in bytes, energy in joules):
-``point, pipeline, device, request, t_arrival, t_mobile_start, t_mobile_end, t_tx_start, t_tx_end,
-t_edge_start, t_edge_end, t_done, latency_s, payload_bytes, correct, deadline_met, energy_j`` plus
-``point_index, strategy, sample, mobile, edge, wire_bytes, batch, energy_compute_j, energy_radio_j,
-energy_tail_j, engine``. ``payload_bytes`` is what the request put on the uplink (0 for local
-pipelines, which send nothing); ``wire_bytes`` adds headers and retransmissions.
-``deadline_met`` is missing (NA) when the scenario sets no deadline.
+"""Request records (one row per simulated request) and summaries (one row per point x pipeline),
+computed from an engine's times; their columns are declared in :mod:`sc2sim.runs.columns`.
 """
 
 from __future__ import annotations
@@ -15,13 +8,12 @@ import numpy as np
 import pandas as pd
 
 from sc2sim.devices import DeviceProfile
-from sc2sim.scenario import Point
+from sc2sim.points import Point
+from sc2sim.runs.columns import STRING_COLUMNS
 from sc2sim.sim.energy import compute_energy_j, radio_energy_j
 from sc2sim.sim.exact import Times
 from sc2sim.sim.plan import Plan
 
-
-STRING_COLUMNS = ("point", "pipeline", "strategy", "mobile", "edge", "engine")
 
 
 def records_columns(point: Point, p: Plan, t: Times, mobile: DeviceProfile, strategy: str, engine: str) -> dict:
@@ -32,7 +24,7 @@ def records_columns(point: Point, p: Plan, t: Times, mobile: DeviceProfile, stra
         e_act = e_tail = np.zeros(p.n)
     else:
         e_act, e_tail = radio_energy_j(p.device, t.t_tx_start, t.t_done, p.wire_bytes, p.down_wire_bytes,
-                                       mobile.radio_model(point.radio))
+                                       mobile.radio_model(point.network.radio))
     o = np.argsort(p.t_arrival, kind="stable")
     latency = (t.t_done - p.t_arrival)[o]
     met = latency <= (np.inf if p.deadline_s is None else p.deadline_s + 1e-12)
@@ -78,29 +70,32 @@ def records_frame(point: Point, p: Plan, t: Times, mobile: DeviceProfile, strate
 
 def point_columns(point: Point) -> dict:
     """The point's main parameters, as summary columns (swept or not)."""
-    up = point.uplink
+    up, wl = point.network.uplink, point.workload
     return {
         "mobile": point.mobile, "edge": point.edge,
         "bandwidth_mbps": up.bandwidth_mbps if up.trace is None else np.nan,
         "trace": "" if up.trace is None else up.trace.name, "trace_scale": up.scale,
         "delay_ms": up.one_way_delay_ms, "jitter_ms": up.jitter_ms, "loss": up.loss,
-        "transport": point.transport.kind, "devices": point.devices, "rate_hz": point.rate_hz,
-        "arrival": point.arrival, "gpus": point.gpus, "max_batch": point.max_batch,
-        "deadline_ms": np.nan if point.deadline_ms is None else point.deadline_ms,
+        "transport": point.network.transport.kind, "devices": wl.devices, "rate_hz": wl.arrival.rate_hz,
+        "arrival": wl.arrival.kind, "gpus": point.edge_server.gpus, "max_batch": point.edge_server.batching.max_batch,
+        "deadline_ms": np.nan if wl.deadline_ms is None else wl.deadline_ms,
     }
 
 
 def summarize(point: Point, pipeline: str, strategy: str, engine: str, lat: np.ndarray, correct: np.ndarray,
               t_arrival: np.ndarray, t_done: np.ndarray, payload: np.ndarray, wire: np.ndarray,
-              energy: np.ndarray, deadline_s: float | None) -> dict:
-    """One summary row: accuracy, latency mean/p50/p95/p99 (ms), throughput (req/s), deadline-hit
-    rate, mean payload and wire bytes, mean device energy (J), plus the point's parameters."""
+              energy: np.ndarray, deadline_s: float | None, test_accuracy: float | None = None) -> dict:
+    """One summary row: accuracy (of the simulated requests), test-set accuracy (over every profiled
+    sample of the pipeline: what the decision rule ranks by, free of request-sampling noise), latency
+    mean/p50/p95/p99 (ms), throughput (req/s), deadline-hit rate, mean payload and wire bytes, mean
+    device energy (J), plus the point's parameters."""
     n = lat.size
     span = float(t_done.max() - t_arrival.min()) if n else float("nan")
     q = np.percentile(lat, [50, 95, 99]) * 1e3 if n else [np.nan] * 3
     return {
         "point": point.label, "point_index": point.index, "pipeline": pipeline, "strategy": strategy,
         "engine": engine, "requests": n, "accuracy": float(np.mean(correct)) if n else np.nan,
+        "test_accuracy": np.nan if test_accuracy is None else float(test_accuracy),
         "latency_mean_ms": float(np.mean(lat)) * 1e3 if n else np.nan,
         "latency_p50_ms": float(q[0]), "latency_p95_ms": float(q[1]), "latency_p99_ms": float(q[2]),
         "throughput_rps": n / span if span > 0 else np.nan,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sc2sim.devices import DeviceProfile, stage_cost_s
+from sc2sim.devices import WORK_FIELDS, DeviceProfile, StageWork, batch_extra_s, stage_cost_s
 from sc2sim.errors import ConfigError
 from sc2sim.network import (
     Capacity,
@@ -33,7 +33,7 @@ from sc2sim.network import (
     read_mahimahi,
     transfer_cost,
 )
-from sc2sim.scenario import Point
+from sc2sim.points import Point
 
 PROFILE_COLUMNS = ["pipeline", "strategy", "sample", "correct", "payload_bytes", "mobile_ms", "edge_ms",
                    "mobile_encode_ms", "edge_decode_ms", "mobile_flops", "edge_flops"]
@@ -57,6 +57,16 @@ class PipelineRows:
     edge_decode_ms: np.ndarray
     mobile_flops: np.ndarray
     edge_flops: np.ndarray
+    mobile_work: StageWork | None = None  # stage counts (profile tables with ``mobile_ops`` etc.; None: older table)
+    edge_work: StageWork | None = None
+
+
+def _stage_work(t: pd.DataFrame, side: str) -> StageWork | None:
+    """The ``side`` stage's counts from a profile table's ``{side}_ops`` ... columns (None if it has none)."""
+    cols = [f"{side}_{k}" for k in WORK_FIELDS]
+    if not set(cols) <= set(t.columns) or t[cols].isna().to_numpy().any():
+        return None
+    return StageWork(**{k: t[c].to_numpy(np.float64) for k, c in zip(WORK_FIELDS, cols)})
 
 
 def split_profile(table: pd.DataFrame, pipelines: list[str], samples: int | None, source: str = "profile") -> dict[str, PipelineRows]:
@@ -65,6 +75,8 @@ def split_profile(table: pd.DataFrame, pipelines: list[str], samples: int | None
     if missing:
         raise ConfigError(f"{source}: columns {', '.join(missing)}: missing — a profile table needs {', '.join(PROFILE_COLUMNS)}")
     out = {}
+    table = table.copy(deep=False)
+    table.attrs = {}  # pandas deep-copies attrs on every operation: the metadata is not needed here
     groups = {name: g for name, g in table.groupby("pipeline", sort=False)}
     for name in pipelines:
         if name not in groups:
@@ -73,6 +85,9 @@ def split_profile(table: pd.DataFrame, pipelines: list[str], samples: int | None
                               "profile it with `sc2sim profile` or run without --profile")
         g = groups[name].sort_values("sample", kind="stable")
         if samples is not None:
+            if len(g) < samples:
+                raise ConfigError(f"{source}: pipeline {name!r}: samples: {samples} — the table holds {len(g)} samples "
+                                  f"of it; ask for at most {len(g)} or profile more (`sc2sim profile --samples {samples}`)")
             g = g.iloc[:samples]
         strategy = str(g["strategy"].iloc[0])
         t = g[g["mobile_ms"].notna() & g["edge_ms"].notna()]
@@ -87,6 +102,7 @@ def split_profile(table: pd.DataFrame, pipelines: list[str], samples: int | None
             mobile_encode_ms=t["mobile_encode_ms"].to_numpy(np.float64),
             edge_decode_ms=t["edge_decode_ms"].to_numpy(np.float64),
             mobile_flops=t["mobile_flops"].to_numpy(np.float64), edge_flops=t["edge_flops"].to_numpy(np.float64),
+            mobile_work=_stage_work(t, "mobile"), edge_work=_stage_work(t, "edge"),
         )
     return out
 
@@ -122,6 +138,7 @@ class Plan:
     max_wait_s: float
     edge_sharing: str
     deadline_s: float | None
+    edge_batch_extra_s: np.ndarray | None = None  # what a batch of b adds (index b); None: affine in b
 
     @property
     def n(self) -> int:
@@ -144,36 +161,53 @@ class Plan:
         return decoupled and self.max_batch == 1
 
 
-def _rng(seed: int, *stream: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, *stream]))
+STREAMS = {"arrivals": 1, "sample": 2, "jitter_up": 3, "loss_up": 4, "loss_down": 5, "jitter_down": 6}
+"""The named random streams of a plan and their numbers (part of the seed sequence: never renumber)."""
+
+
+def stream(seed: int, name: str, *sub: int) -> np.random.Generator:
+    """The random stream ``name`` of scenario seed ``seed`` (``sub`` splits it further, e.g. per pipeline).
+
+    Streams are independent of each other and common across pipelines and sweep points (unless
+    ``sub`` says otherwise), so that curves compare like with like.
+    """
+    return np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, STREAMS[name], *sub]))
 
 
 def arrivals(point: Point) -> tuple[np.ndarray, np.ndarray]:
     """(device index, arrival time s) of every request, grouped by device, each in time order."""
-    counts = np.full(point.devices, point.requests // point.devices, dtype=np.int64)
-    counts[: point.requests % point.devices] += 1
-    rng = _rng(point.seed, 1, point.devices)
-    phase = rng.random(point.devices) if point.phase == "random" else np.zeros(point.devices)
-    dev = np.repeat(np.arange(point.devices), counts)
+    wl = point.workload
+    n_dev, arr = wl.devices, wl.arrival
+    counts = np.full(n_dev, wl.requests // n_dev, dtype=np.int64)
+    counts[: wl.requests % n_dev] += 1
+    rng = stream(point.seed, "arrivals", n_dev)
+    phase = rng.random(n_dev) if arr.phase == "random" else np.zeros(n_dev)
+    dev = np.repeat(np.arange(n_dev), counts)
     times = []
     for d, c in enumerate(counts):
-        if point.arrival == "periodic":
-            t = (phase[d] + np.arange(c)) / point.rate_hz
+        if arr.kind == "periodic":
+            t = (phase[d] + np.arange(c)) / arr.rate_hz
         else:
-            t = np.cumsum(rng.standard_exponential(c)) / point.rate_hz
+            t = np.cumsum(rng.standard_exponential(c)) / arr.rate_hz
         times.append(t)
     return dev, np.concatenate(times) if times else np.zeros(0)
 
 
+def capacity_key(point: Point) -> tuple:
+    """What identifies a point's uplink bottleneck (points with equal keys share one capacity object)."""
+    up = point.network.uplink
+    return ("rate", float(up.bandwidth_mbps)) if up.trace is None else ("trace", str(up.trace), up.scale, up.accounting)
+
+
 def link_capacity(point: Point, cache: dict | None = None) -> Capacity:
-    """The uplink bottleneck of a point: a constant rate or its (scaled) Mahimahi trace."""
-    up = point.uplink
-    if up.trace is None:
-        return ConstantCapacity(float(up.bandwidth_mbps))
-    key = (str(up.trace), up.scale)
+    """The uplink bottleneck of a point: a constant rate or its (scaled) Mahimahi trace; ``cache``
+    (keyed by :func:`capacity_key`) reads each trace once."""
+    key = capacity_key(point)
     if cache is not None and key in cache:
         return cache[key]
-    cap = read_mahimahi(up.trace, scale=up.scale)
+    up = point.network.uplink
+    cap = (ConstantCapacity(float(up.bandwidth_mbps)) if up.trace is None
+           else read_mahimahi(up.trace, scale=up.scale, accounting=up.accounting))
     if cache is not None:
         cache[key] = cap
     return cap
@@ -195,33 +229,42 @@ def local_rate_mbps(capacity: Capacity, t_start: np.ndarray, rtt_s: float) -> fl
 
 def transport_of(point: Point) -> TransportModel:
     """The point's transport parameters as a :class:`TransportModel`."""
-    t = point.transport
+    t = point.network.transport
     return TransportModel(kind=t.kind, persistent=t.persistent, mss=t.mss, header=t.header_bytes,
                           init_cwnd=t.init_cwnd, rto_ms=t.rto_ms)
+
+
+def _queues(point: Point, capacity: Capacity) -> dict:
+    """The Plan fields that describe the point's queues (shared by local and remote plans)."""
+    es = point.edge_server
+    return {"devices": point.workload.devices, "capacity": capacity, "up_sharing": point.network.sharing,
+            "gpus": es.gpus, "max_batch": es.batching.max_batch, "max_wait_s": es.batching.max_wait_ms / 1e3,
+            "edge_sharing": es.sharing, "deadline_s": point.workload.deadline_s}
 
 
 def build_plan(point: Point, rows: PipelineRows, pipe_index: int, host: DeviceProfile, mobile: DeviceProfile,
                edge: DeviceProfile, capacity: Capacity) -> Plan:
     """Draw requests for one (point, pipeline) and attach their costs on the point's devices and links."""
     dev, t_arr = arrivals(point)
-    n = t_arr.size
-    u = _rng(point.seed, 2).random(point.requests)[:n]
+    n, n_req, seed = t_arr.size, point.workload.requests, point.seed
+    u = stream(seed, "sample").random(n_req)[:n]
     row = np.minimum((u * rows.sample.size).astype(np.int64), rows.sample.size - 1)
     trow = row % rows.mobile_ms.size  # the timed sample whose stage times this request takes
-    local = rows.strategy == "local"
-
-    m_ps, m_fixed = stage_cost_s(rows.mobile_ms, rows.mobile_encode_ms, rows.mobile_flops, host, mobile)
+    m_ps, m_fixed = stage_cost_s(rows.mobile_ms, rows.mobile_encode_ms, rows.mobile_flops, host, mobile, rows.mobile_work)
     mobile_s = (m_ps + m_fixed)[trow]
-    e_ps, e_fixed = stage_cost_s(rows.edge_ms, rows.edge_decode_ms, rows.edge_flops, host, edge)
-    zeros = np.zeros(n)
-    if local:
-        return Plan(rows.name, True, point.devices, dev, t_arr, rows.sample[row], rows.correct[row],
-                    np.zeros(n, np.int64), zeros, zeros, mobile_s, zeros, zeros, zeros, zeros, 0.0, zeros,
-                    capacity, point.up_sharing, point.gpus, point.max_batch, point.max_wait_ms / 1e3,
-                    point.edge_sharing, None if point.deadline_ms is None else point.deadline_ms / 1e3)
+    common = {"pipeline": rows.name, "device": dev, "t_arrival": t_arr, "sample": rows.sample[row],
+              "correct": rows.correct[row], "mobile_s": mobile_s, **_queues(point, capacity)}
+    if rows.strategy == "local":
+        zeros = np.zeros(n)
+        return Plan(local=True, payload_bytes=np.zeros(n, np.int64), wire_bytes=zeros, down_wire_bytes=zeros,
+                    up_pre_s=zeros, up_work=zeros, up_post_s=zeros, edge_s=zeros, edge_fixed_s=0.0, down_s=zeros,
+                    **common)
 
+    max_batch = point.edge_server.batching.max_batch
+    e_ps, e_fixed = stage_cost_s(rows.edge_ms, rows.edge_decode_ms, rows.edge_flops, host, edge, rows.edge_work, max_batch)
+    e_extra = batch_extra_s(rows.edge_ms, rows.edge_decode_ms, rows.edge_work, host, edge, max_batch)
     tm = transport_of(point)
-    up, down = point.uplink, point.downlink
+    up, down = point.network.uplink, point.network.downlink
     d_up, d_down = up.one_way_delay_ms / 1e3, down.one_way_delay_ms / 1e3
     rtt = d_up + d_down
     rate = local_rate_mbps(capacity, t_arr + mobile_s, rtt)
@@ -231,27 +274,23 @@ def build_plan(point: Point, rows: PipelineRows, pipe_index: int, host: DevicePr
     else:  # one rate: cost per profiled sample, then per request by lookup
         cost = transfer_cost(rows.payload_bytes, rate, d_up, rtt, tm, back_rate_mbps=float(down.bandwidth_mbps))
         segs, base_wire, pre = cost.segments[row], cost.wire_bytes[row], cost.pre_s[row]
-    pkt = tm.mss + tm.header if tm.kind == "tcp" else 1500
-    extra_b, wait = loss_penalty(segs, up.loss, rtt, tm, _rng(point.seed, 4, pipe_index), pkt)
+    pkt = tm.packet_bytes
+    extra_b, wait = loss_penalty(segs, up.loss, rtt, tm, stream(seed, "loss_up", pipe_index), pkt)
     wire = base_wire + extra_b
-    post = np.maximum(0.0, d_up + up.jitter_ms / 1e3 * _rng(point.seed, 3).standard_normal(point.requests)[:n]) + wait
+    handshake_ack = 1 if tm.kind == "tcp" and not tm.persistent else 0
+    packets = np.asarray(segs, dtype=np.int64) + np.rint(extra_b / pkt).astype(np.int64) + handshake_ack
+    post = np.maximum(0.0, d_up + up.jitter_ms / 1e3 * stream(seed, "jitter_up").standard_normal(n_req)[:n]) + wait
 
-    res = np.full(1, point.result_bytes)
+    res = np.full(1, point.network.result_bytes)
     dcost = transfer_cost(res, float(down.bandwidth_mbps), d_down, rtt, tm, handshake=False)
-    dextra, dwait = loss_penalty(np.full(n, dcost.segments[0]), down.loss, rtt, tm, _rng(point.seed, 5, pipe_index), pkt)
+    dextra, dwait = loss_penalty(np.full(n, dcost.segments[0]), down.loss, rtt, tm, stream(seed, "loss_down", pipe_index), pkt)
     dwire = dcost.wire_bytes[0] + dextra
-    djit = np.maximum(0.0, d_down + down.jitter_ms / 1e3 * _rng(point.seed, 6).standard_normal(point.requests)[:n])
+    djit = np.maximum(0.0, d_down + down.jitter_ms / 1e3 * stream(seed, "jitter_down").standard_normal(n_req)[:n])
     down_s = dcost.pre_s[0] + dwire * 8.0 / (float(down.bandwidth_mbps) * 1e6) + djit + dwait
 
-    return Plan(
-        pipeline=rows.name, local=False, devices=point.devices, device=dev, t_arrival=t_arr,
-        sample=rows.sample[row], correct=rows.correct[row], payload_bytes=rows.payload_bytes[row],
-        wire_bytes=wire, down_wire_bytes=dwire, mobile_s=mobile_s, up_pre_s=pre,
-        up_work=np.asarray(capacity.work(wire), dtype=np.float64), up_post_s=post, edge_s=e_ps[trow],
-        edge_fixed_s=e_fixed, down_s=down_s, capacity=capacity, up_sharing=point.up_sharing, gpus=point.gpus,
-        max_batch=point.max_batch, max_wait_s=point.max_wait_ms / 1e3, edge_sharing=point.edge_sharing,
-        deadline_s=None if point.deadline_ms is None else point.deadline_ms / 1e3,
-    )
+    return Plan(local=False, payload_bytes=rows.payload_bytes[row], wire_bytes=wire, down_wire_bytes=dwire,
+                up_pre_s=pre, up_work=np.asarray(capacity.work(wire, packets), dtype=np.float64), up_post_s=post,
+                edge_s=e_ps[trow], edge_fixed_s=e_fixed, down_s=down_s, edge_batch_extra_s=e_extra, **common)
 
 
 def manual_plan(t_arrival, mobile_s, *, device=None, devices: int = 1, local: bool = False, payload_bytes=None,

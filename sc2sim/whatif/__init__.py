@@ -1,6 +1,7 @@
 """``sc2sim whatif``: the best pipeline for every mobile device x edge device x uplink bandwidth (no torch).
 
-:mod:`.study` builds the grid scenario, simulates it and applies the rule (:data:`study.RULE`);
+:mod:`.study` builds the grid scenario, simulates it and applies sc2sim's one decision rule
+(:mod:`sc2sim.runs.decision`, the scenario's ``objective``);
 :mod:`.figures` draws one heatmap per edge device; :mod:`.html` writes ``whatif.html``.
 :func:`write_study` writes everything into a folder: ``whatif.html``, ``whatif-EDGE.png|svg``,
 ``best.csv`` (one row per cell), ``summary.csv`` (every cell x pipeline) and ``verdict.txt``.
@@ -10,14 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sc2sim.whatif.study import DEFAULT_PIPELINES, RULE, Study, best_table, pick_best, run_study, study_scenario, verdicts
+from sc2sim.whatif.study import BEST_COLUMNS, DEFAULT_PIPELINES, Study, run_study, study_scenario
 
 
 def verdict_lines(study: Study) -> list[str]:
     """The rule, one verdict per (mobile, edge) and, for architecture-only pipelines, what is published."""
     from sc2sim.cards import published_lines
 
-    lines = [f"rule: {RULE}", *(v.text for v in study.verdicts)]
+    lines = [f"rule: {study.rule}", *(v.text for v in study.verdicts)]
     if study.published:
         lines += ["published, not measured (accuracy and bytes from a rate-accuracy card; times measured with "
                   "untrained weights):", *(f"  {x}" for x in published_lines(study.published))]
@@ -43,5 +44,4 @@ def write_study(study: Study, out_dir: str | Path) -> list[Path]:
     return written
 
 
-__all__ = ["DEFAULT_PIPELINES", "RULE", "Study", "best_table", "pick_best", "run_study", "study_scenario", "verdict_lines",
-           "verdicts", "write_study"]
+__all__ = ["BEST_COLUMNS", "DEFAULT_PIPELINES", "Study", "run_study", "study_scenario", "verdict_lines", "write_study"]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from sc2sim.cards import published_lines
 from sc2sim.report.html import CSS, _cell, esc, figure_html, table
-from sc2sim.report.figures import Figure
-from sc2sim.whatif.study import RULE, Study
+from sc2sim.report.render import Figure
+from sc2sim.whatif.study import Study
 
 BEST_COLS = [("mobile", "mobile", "{}", 1), ("edge", "edge", "{}", 1), ("bandwidth_mbps", "uplink Mbit/s", "{:g}", 1),
              ("best", "best pipeline", "{}", 1), ("accuracy", "accuracy %", "{:.2f}", 100),
              ("latency_p95_ms", "p95 ms", "{:.2f}", 1), ("latency_mean_ms", "mean ms", "{:.2f}", 1),
              ("deadline_hit_rate", "deadline %", "{:.1f}", 100), ("mean_energy_j", "energy mJ", "{:.3g}", 1000),
-             ("mean_bytes", "payload B", "{:,.0f}", 1), ("meeting", "pipelines meeting", "{}", 1),
+             ("mean_bytes", "payload B", "{:,.0f}", 1), ("qualifying", "pipelines meeting the rule", "{}", 1),
              ("runner_up", "runner-up", "{}", 1)]
 
 
@@ -41,13 +41,14 @@ def page(study: Study, figures: list[Figure]) -> str:
             k = [c for c, _, _, _ in BEST_COLS].index("accuracy")
             cells[k] = cells[k].replace("</td>", f" ({esc(r['accuracy_source'])})</td>")
         rows.append(cells)
-        cls.append("" if r["meets_deadline"] else "miss")
+        cls.append("" if r["qualifies"] else "miss")
     body = [f"<h1>sc2sim what-if: {esc(sc.name)}</h1>", warn, facts_html,
-            "<h2>Rule</h2>", f"<p>{esc(RULE)}. Latency and energy are modelled; accuracy is measured on the profiled "
-            "test samples (published, where marked). A switch bandwidth is estimated where the new winner's p95 curve crosses the deadline, "
-            "else where the two p95 curves cross (linear in log bandwidth).</p>",
+            "<h2>Rule</h2>", f'<p class="rule">{esc(study.rule)}.</p><p>The same rule as <code>sc2sim run</code> '
+            "reports (the scenario's <code>objective:</code>). Latency and energy are modelled; accuracy is measured on "
+            "the profiled test samples (published, where marked). A switch bandwidth is estimated where a latency curve "
+            "crosses the deadline, else where the two curves cross (linear in log bandwidth).</p>",
             "<h2>Verdict</h2>", verdicts, "<h2>Heatmaps</h2>", *(figure_html(f) for f in figures),
-            "<h2>Best pipeline per cell</h2><p>Rows where no pipeline meets the deadline are shaded.</p>",
+            "<h2>Best pipeline per cell</h2><p>Rows where no pipeline satisfies the rule are shaded.</p>",
             table(rows, [h for _, h, _, _ in BEST_COLS], cls)]
     css = CSS + "tr.miss td{background:#fbeaea}\n"
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

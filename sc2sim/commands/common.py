@@ -1,0 +1,107 @@
+"""Helpers shared by the commands: reading options, getting a scenario's profile, and the one ending
+of every command that writes a run folder (``run``, ``sweep``, ``emulate``).
+
+Imports stay light at module level (no torch): the profiler is imported only when something must be
+measured.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sc2sim.api import read_profile_table, scenario_profile  # noqa: F401 - re-exported for the commands
+from sc2sim.errors import ConfigError
+
+
+def parse_samples(text: str, option: str = "--samples") -> int | None:
+    """``--samples``-style value: a positive integer, or ``all`` (None: the whole test set)."""
+    if text.strip().lower() == "all":
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n <= 0:
+        raise ConfigError(f"{option}: {text!r} — allowed: a positive integer or 'all'")
+    return n
+
+
+def check_engine(engine: str) -> None:
+    """ConfigError unless ``engine`` is one of the simulator's engines."""
+    from sc2sim.sim import ENGINES
+
+    if engine not in ENGINES:
+        raise ConfigError(f"--engine: {engine!r} — allowed: {', '.join(ENGINES)}")
+
+
+def summary_table(summary: Any, title: str) -> Any:
+    """The summary rows as a rich table (accuracy and deadline hits in %, energy in mJ)."""
+    from rich.table import Table
+
+    t = Table(title=title, show_lines=False)
+    cols = [("point", "point", "{}"), ("pipeline", "pipeline", "{}"), ("accuracy", "acc %", "{:.1f}"),
+            ("latency_p50_ms", "p50 ms", "{:.1f}"), ("latency_p95_ms", "p95 ms", "{:.1f}"),
+            ("latency_p99_ms", "p99 ms", "{:.1f}"), ("deadline_hit_rate", "deadline %", "{:.1f}"),
+            ("mean_bytes", "bytes", "{:.0f}"), ("mean_energy_j", "energy mJ", "{:.1f}"),
+            ("throughput_rps", "req/s", "{:.1f}"), ("engine", "engine", "{}")]
+    for _, head, _ in cols:
+        t.add_column(head, justify="left" if head in ("point", "pipeline", "engine") else "right", no_wrap=True)
+    scale = {"accuracy": 100, "deadline_hit_rate": 100, "mean_energy_j": 1000}
+    for row in summary.to_dict("records"):
+        cells = []
+        for key, _, fmt in cols:
+            v = row.get(key)
+            if v is None or (isinstance(v, float) and v != v):
+                cells.append("-")
+            else:
+                cells.append(fmt.format(v * scale.get(key, 1)) if isinstance(v, (int, float)) else str(v))
+        t.add_row(*cells)
+    return t
+
+
+def label_published(result: Any, table: Any) -> None:
+    """Put a published card's exact accuracy (and bytes) on architecture-only pipelines' summary rows,
+    with ``accuracy_source``/``bytes_source`` columns (see :mod:`sc2sim.cards`)."""
+    from sc2sim.cards import published_meta, with_published
+
+    result.summary = with_published(result.summary, published_meta(table.attrs.get("sc2sim", {})))
+
+
+def warn_threads(err: Any, meta: dict) -> None:
+    """Warn when the profile's thread count differs from the one host.yaml was calibrated with."""
+    from sc2sim.devices import load_device
+
+    cal = load_device("host").calibration or {}
+    if meta.get("threads") and cal.get("threads") and int(meta["threads"]) != int(cal["threads"]):
+        err.print(f"[yellow]warning:[/] the profile was measured with {meta['threads']} thread(s) but host.yaml was "
+                  f"calibrated with {cal['threads']}; device times assume per-core scaling (see sc2sim/devices/compute.py)")
+
+
+def progress_bar(verb: str, err: Any, enabled: bool) -> Any:
+    """A transient rich progress bar on stderr: ``verb``, bar, done/total, elapsed, current item."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn(verb), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TextColumn("{task.description}"), console=err, disable=not enabled, transient=True)
+
+
+def finish_run(out: Path, result: Any, meta: dict[str, Any], *, title: str, done_line: str,
+               quiet: bool, report: bool, err: Any) -> None:
+    """The ending every run-folder command shares: write the files atomically, print the summary table
+    (unless ``quiet``) and ``done_line`` plus the files, and build the report (if ``report``)."""
+    from rich.console import Console
+
+    from sc2sim.runs import write_results
+
+    written = write_results(out, result, meta)
+    if not quiet:
+        con = Console()
+        if not con.is_terminal:  # logs and pipes: do not squeeze the table into 80 columns
+            con = Console(width=200)
+        con.print(summary_table(result.summary, title))
+    err.print(f"{done_line}; wrote " + ", ".join(str(p) for p in written))
+    if report:
+        from sc2sim.report import build_report
+
+        err.print(f"report: {build_report(out)}")

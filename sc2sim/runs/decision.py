@@ -1,0 +1,212 @@
+"""The one decision rule: which pipeline is best at a sweep point.
+
+Every place that names a winner (the summary's ``best`` table, the report's winner map and winner
+table, the what-if heatmaps and verdicts) asks :func:`pick`, so there is one meaning of "best".
+
+Accuracy is the pipeline's accuracy on the whole profiled test set (``test_accuracy``), not the
+mean over the simulated requests, so that sampling noise cannot flip a winner.
+
+The default objective (``maximize: accuracy``): **the most accurate pipeline whose latency at the
+chosen statistic (p95 by default) meets the deadline; ties in accuracy go to the lower latency.** If
+none meets the deadline, the one with the lowest latency (the cell is marked as missing it). Without
+a deadline every pipeline "meets" it, so the most accurate one wins.
+
+A scenario may choose another objective (``objective:`` in the YAML, see
+:class:`sc2sim.scenario.ObjectiveSpec`):
+
+* ``minimize: latency`` — the lowest latency among pipelines with accuracy >= ``min_accuracy``
+  (and meeting the deadline when there is one; ties: higher accuracy);
+* ``minimize: energy`` — the lowest mean device energy among pipelines that meet the deadline and
+  reach ``min_accuracy`` (ties: higher accuracy).
+
+For both, when no pipeline satisfies the constraints, the pick falls back to the default rule's
+fallback (lowest latency) and is marked as not meeting them. Final ties go to the order in which the
+scenario lists its pipelines.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sc2sim.errors import ConfigError
+from sc2sim.naming import PipelineSpec
+from sc2sim.runs.columns import LATENCY_METRICS, POINT_COLUMNS
+
+EPS_MS = 1e-9
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What "best" means: ``kind`` (accuracy | latency | energy), the latency statistic, an accuracy
+    floor, and ``accuracy_tolerance``: accuracies within it of the best count as equal (a fraction;
+    0.001 = 0.1 point = 10 images of a 10,000-image test set), so that a difference no test set can
+    resolve does not pick the winner; the tie then goes to the lower latency."""
+
+    kind: str = "accuracy"
+    latency: str = "p95"
+    min_accuracy: float | None = None
+    accuracy_tolerance: float = 0.001
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("accuracy", "latency", "energy"):
+            raise ValueError(f"objective kind {self.kind!r} — allowed: accuracy, latency, energy")
+        if self.latency not in LATENCY_METRICS:
+            raise ValueError(f"objective latency {self.latency!r} — allowed: {', '.join(LATENCY_METRICS)}")
+        if not 0 <= self.accuracy_tolerance < 1:
+            raise ValueError(f"objective accuracy_tolerance {self.accuracy_tolerance!r} — allowed: [0, 1)")
+
+    @property
+    def column(self) -> str:
+        """The summary column of the latency statistic."""
+        return LATENCY_METRICS[self.latency]
+
+    def describe(self, deadline_ms: float | None = None) -> str:
+        """The rule in one sentence (printed in reports and what-if pages)."""
+        dl = f"{self.latency} latency <= the deadline ({deadline_ms:g} ms)" if deadline_ms else "no deadline set"
+        floor = f", accuracy >= {100 * self.min_accuracy:.1f} %" if self.min_accuracy is not None else ""
+        tie = (f"accuracies within {100 * self.accuracy_tolerance:.2g} point of the best tie, and ties go to the lower "
+               f"{self.latency} latency" if self.accuracy_tolerance > 0 else f"ties: lower {self.latency} latency")
+        if self.kind == "accuracy":
+            rule = (f"best = the most accurate pipeline with {dl}{floor} ({tie})"
+                    if deadline_ms else f"best = the most accurate pipeline{floor} (no deadline set; {tie})")
+        elif self.kind == "latency":
+            rule = f"best = the lowest {self.latency} latency among pipelines with {dl}{floor} (ties: higher accuracy)"
+        else:
+            rule = f"best = the lowest mean device energy among pipelines with {dl}{floor} (ties: higher accuracy)"
+        return rule + f"; if none qualifies: the lowest {self.latency} latency, marked"
+
+
+DEFAULT_OBJECTIVE = Objective()
+
+
+@dataclass(frozen=True)
+class Pick:
+    """The winner of one point: its summary row, whether it satisfies the objective's constraints,
+    and how many pipelines did."""
+
+    row: pd.Series
+    qualifies: bool
+    qualifying: int
+
+
+def accuracy_of(rows: pd.DataFrame) -> np.ndarray:
+    """The accuracy the rule ranks by: the test-set accuracy (``test_accuracy``: every profiled sample,
+    no request-sampling noise) where the summary has it, else the simulated requests' ``accuracy``."""
+    acc = rows["accuracy"].to_numpy(dtype=float)
+    if "test_accuracy" in rows:
+        test = rows["test_accuracy"].to_numpy(dtype=float)
+        acc = np.where(np.isfinite(test), test, acc)
+    return acc
+
+
+def pick(rows: pd.DataFrame, objective: Objective = DEFAULT_OBJECTIVE, deadline_ms: float | None = None,
+         order: dict[str, int] | None = None) -> Pick | None:
+    """The best of ``rows`` (one point's summary rows) by ``objective``; None when no row has a finite latency.
+
+    Sorting keys in numpy (``np.lexsort``, stable like a stable multi-key sort; NaN sorts last): a
+    report applies this to every point of a sweep, twice (winner and runner-up)."""
+    lat = rows[objective.column].to_numpy(dtype=float)
+    fin = np.isfinite(lat)
+    if not fin.any():
+        return None
+    order = order or {p: k for k, p in enumerate(dict.fromkeys(rows["pipeline"]))}
+    o = np.array([order.get(p, len(order)) for p in rows["pipeline"]], dtype=float)
+    acc = accuracy_of(rows)
+    ok = fin.copy()
+    if deadline_ms is not None and np.isfinite(deadline_ms):
+        ok &= lat <= deadline_ms + EPS_MS
+    if objective.min_accuracy is not None:
+        ok &= acc >= objective.min_accuracy - 1e-12
+    if ok.any():
+        e = rows["mean_energy_j"].to_numpy(dtype=float)
+        qualifying = int(ok.sum())
+        if objective.kind == "accuracy" and objective.accuracy_tolerance > 0:  # near-equal accuracy: a tie
+            top = np.nanmax(np.where(ok, acc, -np.inf))
+            tied = ok & (acc >= top - objective.accuracy_tolerance - 1e-12)
+            idx = np.flatnonzero(tied)
+            best = idx[np.lexsort((o[idx], -acc[idx], lat[idx]))[0]]  # lexsort: the last key is the primary
+            return Pick(rows.iloc[best], True, qualifying)
+        keys = {"accuracy": (-acc, lat, o), "latency": (lat, -acc, o), "energy": (e, -acc, lat, o)}[objective.kind]
+        idx = np.flatnonzero(ok)
+        best = idx[np.lexsort(tuple(k[idx] for k in reversed(keys)))[0]]  # lexsort: the last key is the primary
+        return Pick(rows.iloc[best], True, qualifying)
+    idx = np.flatnonzero(fin)
+    return Pick(rows.iloc[idx[np.lexsort((o[idx], lat[idx]))[0]]], False, 0)
+
+def point_deadline(rows: pd.DataFrame) -> float | None:
+    """The deadline (ms) of one point's summary rows (None when the scenario sets none)."""
+    if "deadline_ms" not in rows:
+        return None
+    v = rows["deadline_ms"].astype(float).dropna()
+    return float(v.iloc[0]) if len(v) else None
+
+
+def _num(v: object) -> float:
+    """``float(v)``, NaN for None (a summary read back from JSON holds None where it had NaN)."""
+    return math.nan if v is None else float(v)  # type: ignore[arg-type]
+
+
+def _strategy(pipeline: str) -> str:
+    try:
+        return PipelineSpec.parse(pipeline).strategy
+    except ConfigError:  # the adaptive policy's row is not a registry name
+        return str(pipeline)
+
+
+def best_per_point(summary: pd.DataFrame, objective: Objective = DEFAULT_OBJECTIVE) -> pd.DataFrame:
+    """One row per sweep point, in sweep order: the point's parameters (the summary's point columns),
+    ``best`` (pipeline) and its strategy, accuracy (the rule's, see :func:`accuracy_of`; and its
+    ``accuracy_source``), latency statistics, deadline-hit rate, energy and bytes; ``latency_ms`` = the
+    objective's statistic; ``qualifies`` (the winner meets the rule's constraints), ``qualifying`` (how
+    many pipelines do), ``runner_up`` and ``deadline_ms``."""
+    order = {p: k for k, p in enumerate(dict.fromkeys(summary["pipeline"]))}
+    keep = [c for c in POINT_COLUMNS if c in summary.columns and c != "deadline_ms"]
+    out = []
+    s = summary.sort_values("point_index", kind="stable") if "point_index" in summary else summary
+    for point, g in s.groupby("point", sort=False):
+        deadline = point_deadline(g)
+        first = pick(g, objective, deadline, order)
+        if first is None:
+            continue
+        b = first.row
+        rest = g[g["pipeline"] != b["pipeline"]]
+        second = pick(rest, objective, deadline, order) if len(rest) else None
+        row = {"point": point, "point_index": int(b.get("point_index", len(out)))}
+        row.update({c: b[c] for c in keep})
+        row.update({
+            "best": b["pipeline"], "strategy": str(b.get("strategy") or _strategy(b["pipeline"])),
+            "accuracy": float(accuracy_of(b.to_frame().T)[0]), "accuracy_source": str(b.get("accuracy_source", "measured")),
+            **{c: float(b[c]) for c in LATENCY_METRICS.values() if c in b}, "latency_ms": float(b[objective.column]),
+            "deadline_hit_rate": _num(b.get("deadline_hit_rate")),
+            "mean_energy_j": float(b["mean_energy_j"]), "mean_bytes": float(b["mean_bytes"]),
+            "qualifies": bool(first.qualifies), "qualifying": int(first.qualifying),
+            "runner_up": "" if second is None else second.row["pipeline"],
+            "deadline_ms": math.nan if deadline is None else float(deadline),
+        })
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def objective_doc(sc: object) -> dict:
+    """The run metadata's ``objective``: ``{"kind", "latency", "min_accuracy", "accuracy_tolerance", "rule"}`` of scenario ``sc``
+    (``rule`` in words with the scenario's first deadline)."""
+    obj = sc.objective.to_objective()  # type: ignore[attr-defined]
+    dl = sc.workload.deadline_ms  # type: ignore[attr-defined]
+    return {"kind": obj.kind, "latency": obj.latency, "min_accuracy": obj.min_accuracy,
+            "accuracy_tolerance": obj.accuracy_tolerance,
+            "rule": obj.describe(dl[0] if dl else None)}
+
+
+def objective_from_doc(doc: object) -> Objective:
+    """The objective recorded in a run's metadata (the default one for runs that recorded none)."""
+    if not isinstance(doc, dict):
+        return DEFAULT_OBJECTIVE
+    try:
+        return Objective(str(doc.get("kind", "accuracy")), str(doc.get("latency", "p95")), doc.get("min_accuracy"),
+                         float(doc.get("accuracy_tolerance", DEFAULT_OBJECTIVE.accuracy_tolerance)))
+    except ValueError:
+        return DEFAULT_OBJECTIVE
