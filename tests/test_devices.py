@@ -78,7 +78,7 @@ def test_cpu_device_scales_nn_by_gemm_and_codec_by_scalar_speed():
     nn_host = 2.0 - 0.5 - host.compute.overhead_ms
     assert per[0] * 1e3 == pytest.approx(nn_host * gemm + 0.5 * scalar)
     assert fixed * 1e3 == pytest.approx(rpi.compute.overhead_ms)
-    assert gemm > 5  # a Pi 4 core is much slower than a server core
+    assert gemm > 1.5  # a Pi 4 core is slower than a server core (the ratio depends on the calibrated host)
 
 
 def test_gpu_time_is_fixed_plus_linear_in_batch():
@@ -102,26 +102,4 @@ def test_devices_command_lists_profiles(capsys):
     out = capsys.readouterr().out
     assert "rpi4" in out and "t4" in out
 
-
-def _calibrate_module():
-    """sc2sim/profiling/calibrate.py loaded on its own (the package __init__ would import torch)."""
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[1] / "sc2sim" / "profiling" / "calibrate.py"
-    spec = importlib.util.spec_from_file_location("_sc2sim_calibrate", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_calibrate_writes_a_valid_host_profile_atomically(tmp_path):
-    cal = _calibrate_module()
-    for i, gflops in enumerate((20.0, 500.0)):  # below and above the nominal-clock peak
-        doc = cal.host_profile({"gemm_gflops": gflops, "call_overhead_ms": 0.02, "zlib_s": cal.REFERENCE_ZLIB_S / 2})
-        out = cal.write_host_yaml(doc, tmp_path / f"run{i}" / "host.yaml")
-        prof = load_device_file(out)
-        assert prof.name == "host" and set(prof.roles) == {"mobile", "edge"}
-        assert prof.compute.achieved_gflops_per_core == pytest.approx(gflops, rel=1e-3)
-        assert prof.compute.scalar_speed == pytest.approx(2.0)
-        assert prof.compute.efficiency <= 1.0
-        assert sorted(p.name for p in out.parent.iterdir()) == ["host.yaml"]  # no temp file left behind
+# calibrate's profile writer is tested in tests/test_predict_calibrate.py

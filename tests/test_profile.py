@@ -9,9 +9,9 @@ from conftest import run_cli
 import sc2sim.profiling.ensure as ensure_mod
 from sc2sim.models import load_bundled
 from sc2sim.pipelines import build_pipeline
-from sc2sim.profiling import ensure_profile, read_profile
+from sc2sim.profiling import ensure_profile, read_profile, summarize_profile
 from sc2sim.profiling.flops import model_flops
-from sc2sim.profiling.measure import COLUMNS
+from sc2sim.profiling.measure import COLUMNS, COUNT_COLUMNS
 from sc2sim.train.common import predict, to_tensors
 
 N = 150
@@ -24,11 +24,13 @@ def table():
 
 
 def test_columns_rows_and_metadata(table):
-    assert list(table.columns) == COLUMNS
+    assert list(table.columns) == COLUMNS + COUNT_COLUMNS
     assert len(table) == N * len(NAMES)
     assert table.groupby("pipeline").size().to_dict() == {n: N for n in NAMES}
     meta = table.attrs["sc2sim"]
     assert meta["threads"] == 1 and meta["repeats"] == 1 and meta["samples"] == N and meta["host"]
+    assert meta["load_before"]["cores"] >= 1 and set(meta["timing"]) == set(NAMES)
+    assert all(t["clock"] == "thread CPU time" and t["passes"] >= 1 for t in meta["timing"].values())
     assert (table["mobile_ms"] >= table["mobile_encode_ms"]).all() and (table["edge_ms"] >= table["edge_decode_ms"]).all()
 
 
@@ -98,7 +100,7 @@ def test_timing_subset_measures_bytes_everywhere_and_times_only_the_first_k(fmni
     jpeg = build_pipeline("offload:jpeg?quality=50")
     rows = t[t.pipeline == jpeg.name].set_index("sample")
     assert rows.loc[59, "payload_bytes"] == len(jpeg.mobile(fmnist_test.images[59]))  # an untimed sample: real bytes
-    summary = ensure_mod.summarize_profile(t)
+    summary = summarize_profile(t)
     assert summary["timed_samples"].tolist() == [12, 12, 12] and summary["samples"].tolist() == [60, 60, 60]
     assert ensure_profile(names[:1], 60, repeats=1, progress=False, timed=12).equals(t[t.pipeline == names[0]])  # cached
 

@@ -1,4 +1,11 @@
-"""Compute model: map a stage's host-measured time and FLOPs onto a modelled device.
+"""Compute model entry points: a stage's per-sample and per-call cost on a device.
+
+With the stage's counts (``work``: operators, kernels, bytes, from profile tables written since the
+counts exist) and device profiles that carry the constants of the term-by-term model, costs come
+from :mod:`sc2sim.devices.cost_model`. Otherwise (older tables or profiles) the older mapping
+below applies, unchanged.
+
+The older mapping:
 
 A stage measured on the host takes ``total_ms``, of which ``codec_ms`` is image/entropy coding
 (scalar code), and performs ``flops`` FLOPs of neural-network work. On the host its neural part runs
@@ -25,15 +32,44 @@ from __future__ import annotations
 
 import numpy as np
 
+from sc2sim.devices.cost_model import StageWork, batch_cost, model_applies
 from sc2sim.devices.profile import DeviceProfile
 
 REFERENCE_CORE = "one vCPU of the AMD EPYC (Zen 3, 2.45 GHz, KVM) host on which sc2sim's host.yaml was first calibrated"
 """What ``scalar_speed == 1.0`` means."""
 
 
+def uses_cost_model(work: StageWork | None, host: DeviceProfile, dev: DeviceProfile) -> bool:
+    """True when the term-by-term model applies: counts known, both profiles carry its constants."""
+    return work is not None and model_applies(host, dev)
+
+
 def stage_cost_s(total_ms: np.ndarray, codec_ms: np.ndarray, flops: np.ndarray,
-                 host: DeviceProfile, dev: DeviceProfile) -> tuple[np.ndarray, float]:
-    """Per-sample time (s, array) and per-call/per-batch fixed time (s) of a stage on ``dev``."""
+                 host: DeviceProfile, dev: DeviceProfile, work: StageWork | None = None,
+                 max_batch: int = 1) -> tuple[np.ndarray, float]:
+    """Per-sample time (s, array) and per-call/per-batch fixed time (s) of a stage on ``dev``.
+
+    With ``work`` (and profiles carrying the model's constants) the term-by-term model; a batch of
+    b then costs ``fixed + sum(per-sample) + batch_extra_s(...)[b]`` (see
+    :class:`sc2sim.devices.cost_model.BatchCost`); without, the older affine mapping (module docstring)."""
+    if uses_cost_model(work, host, dev):
+        cost = batch_cost(total_ms, codec_ms, work, host, dev, max_batch)
+        return cost.per_sample_s, cost.fixed_s
+    return _legacy_cost_s(total_ms, codec_ms, flops, host, dev)
+
+
+def batch_extra_s(total_ms: np.ndarray, codec_ms: np.ndarray, work: StageWork | None, host: DeviceProfile,
+                  dev: DeviceProfile, max_batch: int) -> np.ndarray | None:
+    """What a batch of b (index 0..max_batch) adds to ``fixed + sum(per-sample)`` (s), or None when the
+    cost is affine in the batch size (older mapping, or no batching)."""
+    if max_batch <= 1 or not uses_cost_model(work, host, dev):
+        return None
+    return batch_cost(total_ms, codec_ms, work, host, dev, max_batch).extra_s
+
+
+def _legacy_cost_s(total_ms: np.ndarray, codec_ms: np.ndarray, flops: np.ndarray,
+                   host: DeviceProfile, dev: DeviceProfile) -> tuple[np.ndarray, float]:
+    """The older affine mapping (module docstring): per-sample (s) and per-call (s) time."""
     total = np.asarray(total_ms, dtype=np.float64)
     codec = np.minimum(np.asarray(codec_ms, dtype=np.float64), total)
     f = np.asarray(flops, dtype=np.float64)
@@ -50,7 +86,7 @@ def stage_cost_s(total_ms: np.ndarray, codec_ms: np.ndarray, flops: np.ndarray,
 
 
 def single_call_s(total_ms: np.ndarray, codec_ms: np.ndarray, flops: np.ndarray,
-                  host: DeviceProfile, dev: DeviceProfile) -> np.ndarray:
+                  host: DeviceProfile, dev: DeviceProfile, work: StageWork | None = None) -> np.ndarray:
     """Time (s) of one call of the stage on ``dev`` at batch size 1: fixed + per-sample."""
-    per_sample, fixed = stage_cost_s(total_ms, codec_ms, flops, host, dev)
+    per_sample, fixed = stage_cost_s(total_ms, codec_ms, flops, host, dev, work)
     return per_sample + fixed

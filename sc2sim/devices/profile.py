@@ -7,13 +7,21 @@ A device profile (``device_profiles/NAME.yaml``) describes one mobile device or 
     dense-GEMM FP32 throughput / peak), ``overhead_ms`` (fixed cost per stage call on a CPU, per batch
     on a GPU: launches, synchronisation, copies), ``scalar_speed`` (single-thread scalar speed, e.g.
     image codecs, relative to the reference core named in :data:`sc2sim.devices.compute.REFERENCE_CORE`).
+    Optional, for the term-by-term model of :mod:`sc2sim.devices.cost_model`: ``runtime`` (what is
+    modelled, e.g. ``eager PyTorch``), ``precision`` (fp32 | tf32 | fp16: fp16 halves memory traffic),
+    ``dispatch_us`` (CPU cost of dispatching one aten operator, µs), ``launch_us`` (GPU: host cost per kernel launch,
+    µs), ``kernels_per_op`` (GPU kernels per counted operator), ``mem_gbps`` (achieved memory
+    bandwidth, GB/s), ``copy_gbps`` (GPU: host-to-device copy bandwidth, GB/s).
 ``power``
     ``active_w`` while computing, ``idle_w`` when idle (watts).
 ``radio`` (mobile devices)
     per technology (wifi, lte, 3g) the Huang et al. model ``P = alpha_up*up_Mbps + alpha_down*down_Mbps
     + beta`` (mW) and the tail after the last transfer (``tail_s`` seconds at ``tail_mw``).
 
-Every numeric field of a block must name its source in that block's ``sources:`` mapping.
+Every numeric field of a block must name its source in that block's ``sources:`` mapping, and must
+lie in a plausible range for its unit (the types at the top of the schema below), so that a number in
+the wrong unit (FLOP/s for GFLOP/s, mW for W, ms for s) is refused with a hint instead of giving
+answers off by factors of 10^3-10^9.
 """
 
 from __future__ import annotations
@@ -25,10 +33,24 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sc2sim.config import number
 from sc2sim.errors import ConfigError
 
-PosF = Annotated[float, Field(gt=0)]
-NonNegF = Annotated[float, Field(ge=0)]
+# plausible ranges, each naming its unit (values outside are almost always a unit mistake)
+Cores = number(1, 1e5, "cores (GPU: streaming multiprocessors)", integer=True)
+PeakGflops = number(0.01, 1e6, "GFLOP/s", low_hint="did you give TFLOP/s?", high_hint="did you give FLOP/s or MFLOP/s?")
+Efficiency = number(0, 1, "(achieved / peak)", lo_open=True, high_hint="a fraction, not a percentage")
+OverheadMs = number(0, 1e4, "ms", high_hint="did you give µs?")
+ScalarSpeed = number(1e-3, 1e3, "x the reference core")
+Watts = number(0.01, 2000, "W", high_hint="did you give mW?")
+IdleWatts = number(0, 2000, "W", high_hint="did you give mW?")
+MwPerMbps = number(1, 1e5, "mW per Mbit/s", zero_ok=True, low_hint="did you give W per Mbit/s?")
+BaseMw = number(10, 1e5, "mW", low_hint="did you give W?")
+TailS = number(0, 60, "s", high_hint="did you give ms?")
+TailMw = number(10, 1e5, "mW", zero_ok=True, low_hint="did you give W?")
+DispatchUs = number(0, 1e4, "µs", high_hint="did you give ns?")
+KernelsPerOp = number(0.1, 20, "kernels per counted operator")
+Bandwidth = number(0.01, 1e5, "GB/s", high_hint="did you give MB/s or bytes/s?")
 
 
 class _Strict(BaseModel):
@@ -55,11 +77,19 @@ class ComputeSpec(_Sourced):
     """Compute capability: see the module docstring for each field's meaning and unit."""
 
     type: Literal["cpu", "gpu"]
-    cores: Annotated[int, Field(gt=0)]
-    peak_gflops: PosF
-    efficiency: Annotated[float, Field(gt=0, le=1)]
-    overhead_ms: NonNegF
-    scalar_speed: PosF
+    cores: Cores
+    peak_gflops: PeakGflops
+    efficiency: Efficiency
+    overhead_ms: OverheadMs
+    scalar_speed: ScalarSpeed
+    # constants of the term-by-term model (sc2sim/devices/cost_model.py); optional, so older profiles load
+    runtime: str = "eager PyTorch"
+    precision: Literal["fp32", "tf32", "fp16"] = "fp32"
+    dispatch_us: DispatchUs | None = None
+    launch_us: DispatchUs | None = None
+    kernels_per_op: KernelsPerOp | None = None
+    mem_gbps: Bandwidth | None = None
+    copy_gbps: Bandwidth | None = None
 
     @property
     def achieved_gflops_per_core(self) -> float:
@@ -70,18 +100,24 @@ class ComputeSpec(_Sourced):
 class PowerSpec(_Sourced):
     """Board/device power in watts: ``active_w`` while computing, ``idle_w`` otherwise."""
 
-    active_w: PosF
-    idle_w: NonNegF
+    active_w: Watts
+    idle_w: IdleWatts
+
+    @model_validator(mode="after")
+    def _idle_below_active(self) -> "PowerSpec":
+        if self.idle_w > self.active_w:
+            raise ValueError(f"idle_w ({self.idle_w:g} W) must not exceed active_w ({self.active_w:g} W)")
+        return self
 
 
 class RadioTech(_Strict):
     """Huang et al. power model of one radio technology (mW, mW per Mbit/s, seconds)."""
 
-    alpha_up_mw_per_mbps: NonNegF
-    alpha_down_mw_per_mbps: NonNegF
-    beta_mw: NonNegF
-    tail_s: NonNegF
-    tail_mw: NonNegF
+    alpha_up_mw_per_mbps: MwPerMbps
+    alpha_down_mw_per_mbps: MwPerMbps
+    beta_mw: BaseMw
+    tail_s: TailS
+    tail_mw: TailMw
 
 
 class RadioSpec(_Sourced):

@@ -7,9 +7,15 @@ untrained weights (see :mod:`sc2sim.profiling.architecture`).
 
 from __future__ import annotations
 
-from sc2sim.profiling.architecture import apply_published, print_summary_with_sources
-from sc2sim.profiling.ensure import ensure_profile, print_profile_summary, summarize_profile
-from sc2sim.profiling.table import read_profile, write_profile
+import importlib
 
-__all__ = ["ensure_profile", "print_profile_summary", "print_summary_with_sources", "summarize_profile",
-           "read_profile", "write_profile", "apply_published"]
+_EXPORTS = {"apply_published": "architecture", "ensure_profile": "ensure", "print_profile_summary": "summary",
+            "print_summary_with_sources": "summary", "summarize_profile": "summary", "read_profile": "table",
+            "write_profile": "table"}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):  # imported on first use: `sc2sim.profiling.table`/`.index` stay torch-free
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"sc2sim.profiling.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'sc2sim.profiling' has no attribute {name!r}")

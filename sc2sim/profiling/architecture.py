@@ -20,15 +20,11 @@ point, size, top-1). Times and FLOPs stay measured. Applying it twice changes no
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 import numpy as np
 import pandas as pd
-from rich.console import Console
-from rich.table import Table
 
-from sc2sim.cards import PublishedPoint, published_meta
-from sc2sim.ui import console as ui_console
+from sc2sim.cards import PublishedPoint
 
 SOURCE_COLUMNS = ("bytes_source", "accuracy_source")
 
@@ -79,29 +75,3 @@ def apply_published(table: pd.DataFrame) -> pd.DataFrame:
                 out.loc[rows, col] = np.nan
     out.attrs.setdefault("sc2sim", {})["published"] = {n: p.as_dict() for n, p in points.items()}
     return out
-
-
-def print_summary_with_sources(table: pd.DataFrame, console: Console | None = None) -> None:
-    """Per-pipeline summary where card numbers replace measured ones and say so (``published``)."""
-    from sc2sim.profiling.ensure import summarize_profile
-
-    summary = summarize_profile(table)
-    meta: dict[str, Any] = table.attrs.get("sc2sim", {})
-    pub = published_meta(meta)
-    t = Table(title=f"profile: {meta.get('dataset', '?')}, {int(summary['samples'].max())} samples, host "
-                    f"{meta.get('host', '?')}, {meta.get('threads', '?')} thread(s), median of {meta.get('repeats', '?')}; "
-                    "times and FLOPs measured")
-    for col in ("pipeline", "accuracy %", "mean B", "bytes, accuracy from", "mobile ms", "edge ms", "mobile GFLOPs",
-                "edge GFLOPs"):
-        t.add_column(col, justify="left" if col in ("pipeline", "bytes, accuracy from") else "right")
-    for name, r in summary.iterrows():
-        p = pub.get(str(name))
-        acc = f"{p['top1']:.1f}" if p else f"{r.accuracy * 100:.2f}"
-        nbytes = f"{p['bytes']}" if p and p.get("bytes") is not None else f"{r.mean_bytes:.1f}"
-        src = f"{p['kind']}: {p['method']} point {p['index']} of {p['card']}" if p else "measured"
-        t.add_row(str(name), acc, nbytes, src, f"{r.mobile_ms:.2f}", f"{r.edge_ms:.2f}",
-                  f"{r.mobile_mflops / 1e3:.3f}", f"{r.edge_mflops / 1e3:.3f}")
-    con = console or ui_console()
-    con.print(t)
-    for src in dict.fromkeys(p["source"] for p in pub.values()):
-        con.print(f"published (not measured) bytes and accuracy: {src}")

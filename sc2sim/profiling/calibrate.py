@@ -1,27 +1,30 @@
-"""``sc2sim calibrate``: measure this machine and write ``device_profiles/host.yaml``.
+"""``sc2sim calibrate``: measure this machine and write its device profile, labelled measured.
 
-What is measured (single thread, like the default profile table; CPU time of this process, so
-that other load on a shared machine does not count):
+Run it on the target: this host (the default writes ``device_profiles/host.yaml``), a GPU server
+(``--device cuda``), a Pi or a Jetson a user owns. It measures, single-threaded like the profile
+table (:mod:`sc2sim.profiling.microbench`):
 
-* **achieved dense FP32 GEMM throughput** (GFLOPS): best of timed ``torch.mm`` calls on 512x512
-  matrices; ``efficiency = achieved / peak`` where peak is ``cores x clock x FP32 FLOP/cycle/core``
-  (32 with AVX2+FMA: two 256-bit FMA units; 64 with AVX-512; 8 otherwise), the clock read from
-  ``/proc/cpuinfo``;
-* **per-call overhead** (ms): best time of a forward call of a tiny conv layer (framework dispatch
-  and allocation, which every stage pays once);
-* **scalar speed**: time of a fixed zlib workload (a stand-in for image codecs: scalar, branchy C)
-  relative to :data:`REFERENCE_ZLIB_S`, the same workload's time on the reference core.
+* **micro-benchmarks**: dense GEMM throughput (``torch.mm``), the dispatch cost of one tiny aten
+  operator, memory bandwidth (a large tensor copy), the per-call overhead, scalar speed (a fixed
+  zlib workload against :data:`REFERENCE_ZLIB_S` on the reference core); on a GPU also the pinned
+  host-to-device copy bandwidth;
+* **reference stages**: the bundled 28x28 models and (without ``--quick``) three torchvision
+  architectures at 224x224, counted and timed; the constants of the cost model
+  (:mod:`sc2sim.devices.cost_model`) are then fitted to them by least squares on log time:
+  CPU: ``dispatch_us``, achieved GFLOPS (``efficiency``) and ``mem_gbps``; GPU: ``launch_us`` from
+  batch 1 and achieved GFLOPS and bandwidth from batch 32. Micro-benchmark values start the fit and
+  stay in the file's ``calibration`` block, with every reference stage's measured and fitted time.
 
-Power figures of the host are not measurable from inside a VM; they are copied from the template
-below with their sources. The file is written atomically (temp file + rename).
+The profile records when, where and with what it was measured (``calibration``: date, host,
+runtime, versions, load average). Power cannot be measured from inside a VM: those figures are
+assumptions, labelled. The file is written atomically (temp file + rename).
 """
 
 from __future__ import annotations
 
 import os
 import platform
-import time
-import zlib
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -30,10 +33,9 @@ import numpy as np
 import yaml
 
 from sc2sim.atomic import atomic_write_text
+from sc2sim.profiling.microbench import REFERENCE_ZLIB_S, RefStage, fit_log, micro, reference_stages, zlib_s
 
-REFERENCE_ZLIB_S = 0.0650
-"""Best CPU time (s) of :func:`_zlib_workload` on the reference core (the first calibration host,
-AMD EPYC Zen 3 vCPU at 2.45 GHz under KVM), i.e. what ``scalar_speed == 1`` means."""
+__all__ = ["REFERENCE_ZLIB_S", "calibrate", "host_profile", "write_host_yaml", "measure"]
 
 
 def _cpu_info() -> dict[str, Any]:
@@ -61,96 +63,153 @@ def _flops_per_cycle(flags: set[str]) -> int:
     return 8
 
 
-def _best_time(fn, repeats: int, inner: int) -> float:
-    """Best (minimum) mean CPU time per call over ``repeats`` rounds of ``inner`` calls.
+def _profile_of(compute: dict[str, Any], name: str = "fit") -> Any:
+    """A device profile with ``compute`` constants, unvalidated (a fit explores values outside the
+    plausible ranges on its way)."""
+    from sc2sim.devices.profile import ComputeSpec, DeviceProfile
 
-    Every measurement here is single-threaded, so this process's CPU time (``time.process_time``)
-    is its speed without the time slices that other processes on a shared machine take; the
-    minimum further discards cache and frequency disturbances."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.process_time()
-        for _ in range(inner):
-            fn()
-        times.append((time.process_time() - t0) / inner)
-    return min(times)
+    spec = ComputeSpec.model_construct(**compute)
+    return DeviceProfile.model_construct(name=name, roles=["edge"], description="fit", compute=spec)
 
 
-def _zlib_workload() -> None:
-    zlib.compress(_ZLIB_DATA, 6)
+def modelled_ms(compute: dict[str, Any], stages: list[RefStage]) -> np.ndarray:
+    """Modelled time (ms) of each stage (its batch and threads) on a device with ``compute`` constants."""
+    from sc2sim.devices.cost_model import StageWork, terms
+
+    prof = _profile_of(compute)
+    return np.array([terms(StageWork(**{k: float(getattr(s.work, k)) for k in StageWork.__dataclass_fields__}),
+                           0.0, prof, prof, s.batch, s.threads).total for s in stages])
 
 
-_rng = np.random.default_rng(0)
-_ZLIB_DATA = (_rng.integers(0, 16, 1 << 21, dtype=np.uint8) * 7 + np.arange(1 << 21, dtype=np.uint8) % 5).tobytes()
+def fit_constants(compute: dict[str, Any], stages: list[RefStage], keys: tuple[str, ...]) -> dict[str, Any]:
+    """``compute`` with ``keys`` (among dispatch_us, launch_us, efficiency, mem_gbps, overhead_ms) fitted to ``stages``."""
+    names = ["dispatch_us", "launch_us", "efficiency", "mem_gbps", "overhead_ms"]
+    p0 = np.array([float(compute.get(k) or 1.0) for k in names])
+    target = np.array([s.ms for s in stages])
+
+    def model(p: np.ndarray) -> np.ndarray:
+        c = dict(compute, **{k: float(v) for k, v in zip(names, p) if compute.get(k) is not None})
+        c["efficiency"] = min(c["efficiency"], 1.0)
+        return modelled_ms(c, stages)
+
+    p = fit_log(model, target, p0, free=np.array([k in keys for k in names]))
+    out = dict(compute, **{k: float(v) for k, v in zip(names, p) if k in keys})
+    out["efficiency"] = min(out["efficiency"], 1.0)
+    return out
 
 
-def measure(threads: int = 1, repeats: int = 7) -> dict[str, float]:
-    """Measure GEMM GFLOPS, per-call overhead (ms) and zlib time (s) with ``threads`` torch threads."""
+def measure(device: str = "cpu", repeats: int = 5, quick: bool = False) -> dict[str, Any]:
+    """Micro-benchmarks, scalar speed and reference stages of this machine (see the module docstring)."""
+    m = micro(device, repeats, quick)
+    m["zlib_s"] = zlib_s(repeats)
+    batches = (1,) if device == "cpu" else (1, 32)
+    return {"micro": m, "stages": reference_stages(device, quick, batches, max(2, repeats // 2))}
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
     import torch
 
-    old = torch.get_num_threads()
-    torch.set_num_threads(threads)
     try:
-        n = 512
-        a, b = torch.randn(n, n), torch.randn(n, n)
-        t_mm = _best_time(lambda: torch.mm(a, b), repeats, 10)
-        conv = torch.nn.Conv2d(1, 1, 1)
-        x = torch.randn(1, 1, 2, 2)
-        with torch.no_grad():
-            t_call = _best_time(lambda: conv(x), repeats, 200)
-    finally:
-        torch.set_num_threads(old)
-    t_zlib = _best_time(_zlib_workload, repeats, 1)
-    return {"gemm_gflops": 2 * n**3 / t_mm / 1e9, "call_overhead_ms": t_call * 1e3, "zlib_s": t_zlib}
+        ours = version("sc2sim")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        ours = "source tree"
+    v = {"python": platform.python_version(), "torch": str(torch.__version__), "sc2sim": ours}
+    if torch.cuda.is_available():
+        v["cuda"] = str(torch.version.cuda)
+    return v
 
 
-def host_profile(m: dict[str, float], threads: int = 1) -> dict[str, Any]:
-    """The host.yaml document for measurements ``m`` (see :func:`measure`)."""
+def initial_compute(m: dict[str, float], threads: int, device: str, peak: float, cores: int) -> dict[str, Any]:
+    """The compute block before fitting: micro-benchmark values (see :func:`measure`)."""
+    gpu = device != "cpu"
+    out: dict[str, Any] = {
+        "type": "gpu" if gpu else "cpu", "cores": cores, "peak_gflops": round(float(peak), 2),
+        "efficiency": min(m["gemm_gflops"] / (peak if gpu else peak / cores), 1.0), "overhead_ms": m["call_overhead_ms"],
+        "scalar_speed": round(REFERENCE_ZLIB_S / m["zlib_s"], 4), "runtime": f"eager PyTorch {_versions()['torch']}",
+        "precision": "fp32", "mem_gbps": m["mem_gbps"]}
+    if gpu:
+        import torch
+
+        out.update(launch_us=m["dispatch_us"], kernels_per_op=1.0, copy_gbps=m["copy_gbps"],
+                   precision="tf32" if torch.backends.cudnn.allow_tf32 else "fp32")
+    else:
+        out["dispatch_us"] = m["dispatch_us"]
+    return out
+
+
+def host_profile(meas: dict[str, Any], threads: int = 1, device: str = "cpu", name: str = "host",
+                 quick: bool = False) -> dict[str, Any]:
+    """The profile document for measurements ``meas`` (see :func:`measure`)."""
+    from sc2sim.profiling.timing import host_load
+
+    m, stages = meas["micro"], meas["stages"]
     cpu = _cpu_info()
-    cores = os.cpu_count() or 1
-    fpc = _flops_per_cycle(cpu["flags"])
-    mhz = cpu["mhz"] or 2000.0
-    per_core_peak = mhz / 1e3 * fpc
-    achieved = m["gemm_gflops"] / threads
-    peak_src = (f"cores x clock ({mhz:.0f} MHz, /proc/cpuinfo) x {fpc} FP32 FLOP/cycle/core "
-                "(AVX2: two 256-bit FMA units = 32; AVX-512: 64)")
-    if achieved > per_core_peak:  # boost clock above the nominal one that /proc/cpuinfo shows
-        peak_src += (f"; the measured GEMM rate ({achieved:.1f} GFLOPS/core) exceeds that nominal peak "
-                     f"(boost clock), so the peak is set to the measured rate (efficiency 1)")
-        per_core_peak = achieved
-    peak = per_core_peak * cores
-    eff = achieved / per_core_peak
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    measured = f"measured by `sc2sim calibrate` on {when}"
+    tag = f"measured by `sc2sim calibrate{' --quick' if quick else ''}` on {when}"
+    gpu = device != "cpu"
+    if gpu:
+        import torch
+
+        props = torch.cuda.get_device_properties(device)
+        cores, peak, label = props.multi_processor_count, m["gemm_gflops"], props.name
+        peak_src = (f"{tag}: torch.mm of 4096x4096 FP32 matrices in the math mode cuDNN uses for convolutions "
+                    f"({'TF32' if torch.backends.cudnn.allow_tf32 else 'FP32'}) reached {peak:.0f} GFLOPS; used as the peak")
+    else:
+        cores = os.cpu_count() or 1
+        mhz, fpc = cpu["mhz"] or 2000.0, _flops_per_cycle(cpu["flags"])
+        per_core = max(mhz / 1e3 * fpc, m["gemm_gflops"] / threads)
+        peak, label = per_core * cores, cpu["model"]
+        peak_src = (f"cores x clock ({mhz:.0f} MHz, /proc/cpuinfo) x {fpc} FP32 FLOP/cycle/core, or the measured "
+                    f"GEMM rate ({m['gemm_gflops'] / threads:.1f} GFLOPS/core) where that is higher (boost clock)")
+    compute = initial_compute(m, threads, device, peak, int(cores))
+    if gpu:
+        keys = ("launch_us", "efficiency", "mem_gbps")
+    else:
+        keys = ("dispatch_us",) if quick else ("dispatch_us", "efficiency", "mem_gbps")
+    fitted = fit_constants(compute, stages, keys)
+    modelled = modelled_ms(fitted, stages)
+    fit_src = (f"{tag}: fitted (least squares on log time) to {len(stages)} reference stage timings, see calibration.reference; "
+               "micro-benchmark start value in calibration.micro")
+    micro_src = f"{tag}: micro-benchmark (calibration.micro)"
+    compute = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in fitted.items()}
+    compute["sources"] = {
+        "cores": "torch.cuda.get_device_properties: streaming multiprocessors" if gpu else "os.cpu_count() on this machine",
+        "peak_gflops": peak_src,
+        "efficiency": fit_src if "efficiency" in keys else f"{tag}: GEMM rate / per-core peak",
+        "overhead_ms": micro_src + (": a tiny copy in, sync and copy back" if gpu else ": an empty call"),
+        "scalar_speed": f"{tag}: zlib level 6 on 2 MiB took {m['zlib_s'] * 1e3:.2f} ms of CPU time vs "
+                        f"{REFERENCE_ZLIB_S * 1e3:.2f} ms on the reference core",
+        "mem_gbps": fit_src if "mem_gbps" in keys else micro_src + ": 2 x bytes / time of a large tensor copy",
+    }
+    if gpu:
+        compute["sources"].update(launch_us=fit_src, kernels_per_op="definition: launch_us is per counted kernel",
+                                  copy_gbps=micro_src + ": pinned host-to-device copy")
+    else:
+        compute["sources"]["dispatch_us"] = fit_src
+    reference = [{"stage": s.name, "batch": s.batch, "ops": s.work.ops, "kernels": s.work.kernels, "flops": s.work.flops,
+                  "bytes": s.work.bytes, "measured_ms": round(s.ms, 4), "fitted_ms": round(float(f), 4)}
+                 for s, f in zip(stages, modelled)]
     return {
-        "name": "host",
-        "roles": ["mobile", "edge"],
-        "description": f"This machine: {cpu['model']}, {cores} cores (measured, not modelled)",
-        "compute": {
-            "type": "cpu", "cores": cores, "peak_gflops": round(peak, 2), "efficiency": round(eff, 4),
-            "overhead_ms": round(m["call_overhead_ms"], 5), "scalar_speed": round(REFERENCE_ZLIB_S / m["zlib_s"], 4),
-            "sources": {
-                "cores": "os.cpu_count() on this machine",
-                "peak_gflops": peak_src,
-                "efficiency": f"{measured}: torch.mm 512x512 FP32 on {threads} thread(s) reached "
-                              f"{m['gemm_gflops']:.1f} GFLOPS; efficiency = that / per-core peak",
-                "overhead_ms": f"{measured}: best-of-repeats CPU time of a forward call of a 1x1 Conv2d on a 1x1x2x2 tensor",
-                "scalar_speed": f"{measured}: zlib level 6 on 2 MiB took {m['zlib_s'] * 1e3:.2f} ms of CPU time vs "
-                                f"{REFERENCE_ZLIB_S * 1e3:.2f} ms on the reference core",
-            },
-        },
+        "name": name,
+        "roles": ["edge"] if gpu else ["mobile", "edge"],
+        "description": f"{label}, {cores} {'SMs' if gpu else 'cores'} (measured by sc2sim calibrate, not modelled)",
+        "compute": compute,
         "power": {
-            "active_w": 15.0, "idle_w": 5.0,
+            "active_w": 300.0 if gpu else 15.0, "idle_w": 50.0 if gpu else 5.0,
             "sources": {
-                "active_w": "assumption: not measurable inside a VM; a 2-vCPU share of a server CPU "
-                            "(EPYC 7003 TDP 155-280 W over 16-64 cores, about 5-8 W per core incl. uncore)",
-                "idle_w": "assumption: same reasoning, idle share",
+                "active_w": "assumption: not measured by calibrate; " + ("a typical data-centre GPU board power" if gpu else
+                            "a 2-vCPU share of a server CPU (EPYC 7003 TDP 155-280 W over 16-64 cores, 5-8 W per core)"),
+                "idle_w": "assumption: not measured by calibrate; same reasoning, idle share",
             },
         },
-        "radio": _radio_block(),
-        "calibration": {"date": when, "threads": threads, "host": f"{cpu['model']} x{cores}", **{k: float(v) for k, v in m.items()}},
-        "notes": "Regenerate with `sc2sim calibrate`. The host reproduces profiled stage times exactly.",
+        **({} if gpu else {"radio": _radio_block()}),
+        "calibration": {"date": when, "host": f"{cpu['model']} x{os.cpu_count()}", "node": platform.node(),
+                        "device": device, "threads": threads, "quick": quick, "versions": _versions(),
+                        "load": host_load(), "micro": {k: round(float(v), 5) for k, v in m.items()},
+                        "reference": reference},
+        "notes": "Regenerate with `sc2sim calibrate`. The host reproduces its profiled stage times exactly.",
     }
 
 
@@ -177,8 +236,17 @@ def write_host_yaml(doc: dict[str, Any], path: str | Path) -> Path:
     return atomic_write_text(p, header + yaml.safe_dump(doc, sort_keys=False, width=110, allow_unicode=True))
 
 
-def calibrate(out: str | Path, threads: int = 1, repeats: int = 7) -> dict[str, Any]:
-    """Measure this machine and write its profile to ``out``; returns the document."""
-    doc = host_profile(measure(threads, repeats), threads)
+def calibrate(out: str | Path, threads: int = 1, repeats: int = 5, device: str = "cpu", quick: bool = False,
+              name: str | None = None) -> dict[str, Any]:
+    """Measure this machine and write its profile to ``out`` (profile name: the file's stem, or ``name``)."""
+    from sc2sim.profiling.timing import busy_note, host_load, pinned_threads
+
+    before = host_load()
+    with pinned_threads(threads):
+        meas = measure(device, repeats, quick)
+    doc = host_profile(meas, threads, device, name or Path(out).stem, quick)
+    note = busy_note(before, doc["calibration"]["load"])
+    if note:
+        print(f"sc2sim: {note}", file=sys.stderr)
     write_host_yaml(doc, out)
     return doc

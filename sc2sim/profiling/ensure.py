@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import sys
 
 import pandas as pd
-import torch
-from rich.console import Console
-from rich.table import Table
-
-from sc2sim.ui import console as ui_console
 
 from sc2sim.data import load_dataset
 from sc2sim.pipelines import build_pipeline
 from sc2sim.profiling.architecture import apply_published
-from sc2sim.profiling.measure import measure_pipeline
+from sc2sim.profiling.measure import COUNT_COLUMNS, measure_pipeline
 from sc2sim.profiling.table import base_meta, cache_dir, cache_key, read_profile
+from sc2sim.profiling.timing import Protocol, busy_note, host_load, pinned_threads
 from sc2sim.tables import write_table
-from sc2sim.train.common import progress_bar
+from sc2sim.ui import progress_bar
 
 
 def ensure_profile(pipelines: list[str], samples: int | None, dataset: str = "fashion-mnist", data_dir: str | None = None,
@@ -48,23 +44,31 @@ def ensure_profile(pipelines: list[str], samples: int | None, dataset: str = "fa
                         repeats, threads)
         path = cache_dir() / f"{key}.parquet"  # resolved parameters too: a changed default is a new entry
         cached = read_profile(path) if use_cache and path.is_file() else None
-        if cached is not None and len(cached) >= n and cached["mobile_ms"].iloc[:n].notna().sum() >= k:
+        complete = cached is not None and set(COUNT_COLUMNS) <= set(cached.columns)  # older entries lack the counts
+        if complete and len(cached) >= n and cached["mobile_ms"].iloc[:n].notna().sum() >= k:
             frames.append(cached.iloc[:n])  # at least as many samples and timed samples as asked
         else:
             todo.append((pipe, path))
+    timing: dict[str, dict] = {}
+    for frame in frames:
+        timing[str(frame["pipeline"].iloc[0])] = dict(frame.attrs.get("sc2sim", {}).get("timing", {}), cached=True)
+    load_before = load_after = None
     if todo:
-        old = torch.get_num_threads()
-        torch.set_num_threads(threads)
-        try:
-            with progress_bar("profile", (n + k) * len(todo), progress) as bar:
-                for pipe, path in todo:
-                    bar.update(0, info=pipe.name)
-                    df = measure_pipeline(pipe, data, repeats, timed=k, on_sample=lambda m: bar.update(0, advance=m),
-                                          idle_gap_ms=idle_gap_ms)
-                    write_table(df, path, base_meta(dataset, repeats, threads) | {"timed_samples": k, "idle_gap_ms": idle_gap_ms})
-                    frames.append(df)
-        finally:
-            torch.set_num_threads(old)
+        protocol = Protocol(threads=threads, repeats=repeats)
+        load_before = host_load()
+        with pinned_threads(threads), progress_bar("profile", (n + k) * len(todo), progress) as bar:
+            for pipe, path in todo:
+                bar.update(0, info=pipe.name)
+                df = measure_pipeline(pipe, data, repeats, timed=k, on_sample=lambda m: bar.update(0, advance=m),
+                                      idle_gap_ms=idle_gap_ms, protocol=protocol)
+                timing[pipe.name] = dict(df.attrs.pop("timing"), load_before=load_before, load_after=host_load())
+                write_table(df, path, base_meta(dataset, repeats, threads) | {"timed_samples": k, "idle_gap_ms": idle_gap_ms,
+                                                                               "timing": timing[pipe.name]})
+                frames.append(df)
+        load_after = host_load()
+        note = busy_note(load_before, load_after)
+        if note:
+            print(f"sc2sim: {note}", file=sys.stderr)
     order = {p.name: i for i, p in enumerate(pipes)}
     table = pd.concat(frames, ignore_index=True)
     table = table.sort_values(["pipeline", "sample"], key=lambda c: c.map(order) if c.name == "pipeline" else c, kind="stable")
@@ -72,39 +76,7 @@ def ensure_profile(pipelines: list[str], samples: int | None, dataset: str = "fa
     timed_min = int(table.groupby("pipeline")["mobile_ms"].count().min())
     table.attrs["sc2sim"] = base_meta(dataset, repeats, threads) | {"samples": n, "timed_samples": timed_min,
                                                                     "idle_gap_ms": idle_gap_ms,
-                                                                    "data_fingerprint": data.fingerprint()}
+                                                                    "data_fingerprint": data.fingerprint(),
+                                                                    "timing": timing, "load_before": load_before,
+                                                                    "load_after": load_after}
     return apply_published(table)
-
-
-def summarize_profile(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per pipeline: accuracy, mean/p95 bytes, mean stage times (ms), FLOPs."""
-    g = table.groupby("pipeline", sort=False)
-    return pd.DataFrame({
-        "samples": g.size(),
-        "timed_samples": g["mobile_ms"].count(),
-        "accuracy": g["correct"].mean(),
-        "mean_bytes": g["payload_bytes"].mean(),
-        "p95_bytes": g["payload_bytes"].quantile(0.95),
-        "mean_payload_only_bytes": g["payload_only_bytes"].mean(),
-        "mobile_ms": g["mobile_ms"].mean(),
-        "edge_ms": g["edge_ms"].mean(),
-        "mobile_encode_ms": g["mobile_encode_ms"].mean(),
-        "edge_decode_ms": g["edge_decode_ms"].mean(),
-        "mobile_mflops": g["mobile_flops"].first() / 1e6,
-        "edge_mflops": g["edge_flops"].first() / 1e6,
-    })
-
-
-def print_profile_summary(table: pd.DataFrame, console: Console | None = None) -> None:
-    """Print the per-pipeline summary as a rich table (with how times were measured)."""
-    summary = summarize_profile(table)
-    meta: dict[str, Any] = table.attrs.get("sc2sim", {})
-    t = Table(title=f"profile: {meta.get('dataset', '?')}, {int(summary['samples'].max())} samples, "
-                    f"{int(summary['timed_samples'].max())} timed, "
-                    f"host {meta.get('host', '?')}, {meta.get('threads', '?')} thread(s), median of {meta.get('repeats', '?')}")
-    for col in ("pipeline", "accuracy %", "mean B", "payload-only B", "p95 B", "mobile ms", "edge ms", "mobile MFLOPs", "edge MFLOPs"):
-        t.add_column(col, justify="left" if col == "pipeline" else "right")
-    for name, r in summary.iterrows():
-        t.add_row(str(name), f"{r.accuracy * 100:.2f}", f"{r.mean_bytes:.1f}", f"{r.mean_payload_only_bytes:.1f}", f"{r.p95_bytes:.0f}", f"{r.mobile_ms:.3f}",
-                  f"{r.edge_ms:.3f}", f"{r.mobile_mflops:.2f}", f"{r.edge_mflops:.2f}")
-    (console or ui_console()).print(t)

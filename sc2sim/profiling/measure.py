@@ -1,4 +1,4 @@
-"""Run one pipeline on real samples: payload bytes, prediction and host stage times.
+"""Run one pipeline on real samples: payload bytes, prediction, host stage times and stage counts.
 
 Profiling is two passes over the test samples:
 
@@ -6,15 +6,18 @@ Profiling is two passes over the test samples:
    run the pipeline on batches (torch may use every core: nothing is timed). Every payload is real
    bytes that the edge decodes and classifies, so ``payload_bytes``, ``pred`` and ``correct`` are
    measured on each sample.
-2. **Stage times, the first ``timed`` samples.** Each stage (mobile compute, encode, decode, edge
-   compute) is timed with ``time.perf_counter`` at batch size 1 on every repeat; the table keeps the
-   median over repeats. ``mobile_ms`` is compute + encode, ``edge_ms`` is decode + compute;
+2. **Stage times, the first ``timed`` samples**, by the protocol of :mod:`sc2sim.profiling.timing`
+   (thread CPU time with one thread, warm-up, per-sample minimum over repeats, passes over the
+   samples until the stage medians are stable). Each stage (mobile compute, encode, decode, edge compute) is timed
+   at batch size 1. ``mobile_ms`` is compute + encode, ``edge_ms`` is decode + compute;
    ``mobile_encode_ms`` and ``edge_decode_ms`` are the codec parts. Samples beyond ``timed`` have
    NaN times (not measured): the simulator draws a request's times from the timed samples.
    With ``idle_gap_ms`` > 0 the CPU idles that long before every repeat, so each repeat starts like
-   an isolated request rather than straight after the previous one. On this project's VM that
-   matters: an edge stage of about 1.5 ms back to back takes about 2.7 ms after 200 ms of idling
-   (BENCHMARKS.md section 6), which is what the emulator measures for requests 1 s apart.
+   an isolated request rather than straight after the previous one (BENCHMARKS.md section 6).
+
+The compute parts of both stages are also counted once (:func:`sc2sim.profiling.counting.count_work`):
+``{mobile,edge}_{ops,kernels,bytes,weight_bytes,io_bytes,low_flops,low_bytes,low_weight_bytes}``, what the device cost model
+(:mod:`sc2sim.devices.cost_model`) needs besides FLOPs and codec time.
 
 Batched and batch-1 convolutions may round the last float bit differently, so a pipeline that sends
 raw or min-max-quantised features (``split:naive``) can produce slightly different bytes at batch 1.
@@ -27,7 +30,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -35,19 +38,18 @@ import torch
 
 from sc2sim.data import ImageSet
 from sc2sim.pipelines.base import Pipeline
+from sc2sim.profiling.counting import WorkCount, count_work
 from sc2sim.profiling.flops import count_flops
+from sc2sim.profiling.timing import Protocol, bootstrap_rel_ci, timed_ms
 
 COLUMNS = ["pipeline", "strategy", "sample", "label", "pred", "correct", "payload_bytes", "payload_only_bytes", "mobile_ms", "edge_ms",
            "mobile_encode_ms", "edge_decode_ms", "mobile_flops", "edge_flops", "mobile_params", "edge_params",
            "batch1_payload_bytes", "batch1_pred"]
+WORK_COUNTS = ("ops", "kernels", "bytes", "weight_bytes", "io_bytes", "low_flops", "low_bytes", "low_weight_bytes")
+"""Per-stage counts stored as ``mobile_<name>`` / ``edge_<name>`` columns (FLOPs are ``*_flops``)."""
+COUNT_COLUMNS = [f"{side}_{c}" for side in ("mobile", "edge") for c in WORK_COUNTS]
 PIXELS_PER_BATCH = 4_000_000  # input values per batch in the bytes-and-accuracy pass (250 images of 28x28,
 # 26 of 224x224x3: bounded memory for large models)
-
-
-def _timed(fn: Callable, arg: object) -> tuple[object, float]:
-    t0 = time.perf_counter()
-    out = fn(arg)
-    return out, (time.perf_counter() - t0) * 1e3
 
 
 def stage_flops(pipe: Pipeline, image: np.ndarray) -> tuple[int, int]:
@@ -56,6 +58,15 @@ def stage_flops(pipe: Pipeline, image: np.ndarray) -> tuple[int, int]:
     mobile = count_flops(lambda: payload.append(pipe.mobile(image)))
     edge = count_flops(lambda: pipe.edge(payload[0]))
     return mobile, edge
+
+
+def stage_work(pipe: Pipeline, image: np.ndarray) -> tuple[WorkCount, WorkCount]:
+    """(mobile, edge) counts of the stages' compute parts for one image (codecs are timed, not counted)."""
+    mods = pipe.models()
+    x = pipe.mobile_compute(image)
+    z = pipe.decode(pipe.encode(x))
+    return (count_work(lambda: pipe.mobile_compute(image), mods.get("mobile", [])),
+            count_work(lambda: pipe.edge_compute(z), mods.get("edge", [])))
 
 
 def stage_params(pipe: Pipeline) -> tuple[int, int]:
@@ -87,41 +98,57 @@ def quality_pass(pipe: Pipeline, images: np.ndarray, on_sample: Callable[[int], 
 
 
 def timing_pass(pipe: Pipeline, images: np.ndarray, repeats: int, on_sample: Callable[[int], None] | None = None,
-                idle_gap_ms: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Median stage times ``(k, 4)`` in ms (mobile compute, encode, decode, edge compute) at batch size 1,
-    with the batch-1 payload lengths and predictions; torch threads as the caller set them. With
-    ``idle_gap_ms``, sleep that long before each repeat (an idle CPU, as between isolated requests)."""
+                idle_gap_ms: float = 0.0, protocol: Protocol | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    """Stage times ``(k, 4)`` in ms (mobile compute, encode, decode, edge compute) at batch size 1 by the
+    timing protocol, the batch-1 payload lengths and predictions, and what the protocol did (passes,
+    final bootstrap interval). torch threads as the caller set them; with ``idle_gap_ms``, sleep that
+    long before each repeat (an idle CPU, as between isolated requests)."""
+    proto = protocol or Protocol(repeats=repeats)
+    clock = proto.clock()
     k = len(images)
-    times = np.zeros((k, 4))
+    best = np.full((k, 4), np.inf)
     nbytes = np.zeros(k, np.int64)
     preds = np.zeros(k, np.int64)
-    if k:
-        pipe.edge(pipe.mobile(images[0]))  # warm-up: lazy init, allocator, codec tables
-    for i in range(k):
-        reps = np.zeros((repeats, 4))
-        payload = b""
-        for r in range(repeats):
-            if idle_gap_ms > 0:
-                time.sleep(idle_gap_ms / 1e3)
-            x, reps[r, 0] = _timed(pipe.mobile_compute, images[i])
-            p, reps[r, 1] = _timed(pipe.encode, x)
-            if r == 0:
-                payload = p
-            elif p != payload:
-                raise RuntimeError(f"{pipe.name}: sample {i} encoded to different bytes on repeat {r}")
-            z, reps[r, 2] = _timed(pipe.decode, payload)
-            preds[i], reps[r, 3] = _timed(pipe.edge_compute, z)
-        nbytes[i] = len(payload)
-        times[i] = np.median(reps, axis=0)
-        if on_sample:
-            on_sample(1)
-    return times, nbytes, preds
+    first: list[bytes] = [b""] * k
+    for _ in range(proto.warmup if k else 0):
+        pipe.edge(pipe.mobile(images[0]))  # lazy init, allocator, codec tables, library primitives
+    passes, ci, medians = 0, 0.0, None
+    while k:
+        for i in range(k):
+            for r in range(proto.repeats):
+                if idle_gap_ms > 0:
+                    time.sleep(idle_gap_ms / 1e3)
+                x, t0 = timed_ms(pipe.mobile_compute, images[i], clock)
+                p, t1 = timed_ms(pipe.encode, x, clock)
+                if passes == r == 0:
+                    first[i] = p
+                elif p != first[i]:
+                    raise RuntimeError(f"{pipe.name}: sample {i} encoded to different bytes on repeat {r}")
+                z, t2 = timed_ms(pipe.decode, p, clock)
+                preds[i], t3 = timed_ms(pipe.edge_compute, z, clock)
+                best[i] = np.minimum(best[i], (t0, t1, t2, t3))
+            nbytes[i] = len(first[i])
+            if on_sample and passes == 0:
+                on_sample(1)
+        passes += 1
+        stage = np.stack([best[:, 0] + best[:, 1], best[:, 2] + best[:, 3]], axis=1)
+        new_medians = np.median(stage, axis=0)
+        ci = max(bootstrap_rel_ci(stage[:, 0]), bootstrap_rel_ci(stage[:, 1]))
+        moved = (np.inf if medians is None else
+                 float(np.max(np.abs(new_medians - medians) / np.maximum(new_medians, 1e-9))))
+        medians = new_medians
+        if (passes >= proto.min_passes and moved <= proto.target_ci / 2) or passes >= proto.max_passes:
+            break
+    return best, nbytes, preds, {"passes": passes, "ci": round(ci, 4), "last_move": round(moved, 4), "clock": proto.clock_name,
+                                 "repeats_per_pass": proto.repeats, "estimator": "per-sample minimum, stage median"}
 
 
 def measure_pipeline(pipe: Pipeline, data: ImageSet, repeats: int = 3, timed: int | None = None,
-                     on_sample: Callable[[int], None] | None = None, idle_gap_ms: float = 0.0) -> pd.DataFrame:
+                     on_sample: Callable[[int], None] | None = None, idle_gap_ms: float = 0.0,
+                     protocol: Protocol | None = None) -> pd.DataFrame:
     """Profile ``pipe`` on every sample of ``data`` (bytes, predictions) and time the first ``timed``
-    samples (all when None): one row per sample with the columns of :data:`COLUMNS`.
+    samples (all when None): one row per sample with the columns of :data:`COLUMNS` and
+    :data:`COUNT_COLUMNS`; ``df.attrs["timing"]`` says what the timing protocol did.
 
     ``on_sample(k)`` is called as work advances, ``k`` samples at a time; the total is
     ``len(data) + min(timed, len(data))``.
@@ -129,15 +156,16 @@ def measure_pipeline(pipe: Pipeline, data: ImageSet, repeats: int = 3, timed: in
     n = len(data)
     k = n if timed is None else min(int(timed), n)
     payloads, preds = quality_pass(pipe, data.images, on_sample)
-    t_k, b1_bytes, b1_preds = timing_pass(pipe, data.images[:k], repeats, on_sample, idle_gap_ms)
+    t_k, b1_bytes, b1_preds, timing = timing_pass(pipe, data.images[:k], repeats, on_sample, idle_gap_ms, protocol)
     times = np.full((n, 4), np.nan)
     times[:k] = t_k
     batch1_bytes, batch1_pred = np.full(n, np.nan), np.full(n, np.nan)
     batch1_bytes[:k], batch1_pred[:k] = b1_bytes, b1_preds
     mflops, eflops = stage_flops(pipe, data.images[0])
     mparams, eparams = stage_params(pipe)
+    mwork, ework = stage_work(pipe, data.images[0])
     labels = data.labels.astype(np.int64)
-    return pd.DataFrame({
+    df = pd.DataFrame({
         "pipeline": pipe.name, "strategy": pipe.strategy, "sample": np.arange(n), "label": labels, "pred": preds,
         "correct": preds == labels, "payload_bytes": np.array([len(p) for p in payloads], np.int64),
         "payload_only_bytes": np.array([pipe.payload_only(p) for p in payloads], np.int64),
@@ -145,4 +173,7 @@ def measure_pipeline(pipe: Pipeline, data: ImageSet, repeats: int = 3, timed: in
         "mobile_encode_ms": times[:, 1], "edge_decode_ms": times[:, 2],
         "mobile_flops": mflops, "edge_flops": eflops, "mobile_params": mparams, "edge_params": eparams,
         "batch1_payload_bytes": batch1_bytes, "batch1_pred": batch1_pred,
-    })[COLUMNS]
+        **{f"{side}_{c}": np.int64(getattr(w, c)) for side, w in (("mobile", mwork), ("edge", ework)) for c in WORK_COUNTS},
+    })[COLUMNS + COUNT_COLUMNS]
+    df.attrs["timing"] = timing
+    return df

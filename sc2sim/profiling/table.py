@@ -19,7 +19,7 @@ import pandas as pd
 
 from sc2sim.tables import read_table, write_table
 
-VERSION = 3
+VERSION = 4  # 4: stage counts (ops, bytes, ...) and the timing protocol of sc2sim.profiling.timing
 
 
 def cache_dir() -> Path:

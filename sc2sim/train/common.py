@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import random
-from contextlib import contextmanager
 from typing import Iterator
 
 import numpy as np
 import torch
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from sc2sim.data import ImageSet
+from sc2sim.ui import progress_bar  # noqa: F401  (re-exported: the training loops' progress bar)
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -84,11 +83,3 @@ def accuracy(model: torch.nn.Module, data: ImageSet) -> float:
     return float((predict(model, x) == y).float().mean())
 
 
-@contextmanager
-def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator[Progress]:
-    """A rich progress bar counting steps; yields the Progress (task id 0)."""
-    cols = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn()]
-    with Progress(*cols, disable=not enabled, transient=False) as prog:
-        prog.add_task(description, total=total, info="")
-        yield prog

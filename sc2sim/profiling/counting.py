@@ -1,0 +1,152 @@
+"""Count what a stage asks of the machine: operators, kernels, FLOPs and memory traffic.
+
+:func:`count_work` runs a callable under a ``TorchDispatchMode`` that sees every aten operator the
+stage dispatches (after autograd and the composite decompositions, i.e. what the backend executes)
+and records, per call:
+
+``ops``
+    every aten operator dispatched, views included: what a CPU pays a per-operator dispatch cost
+    for (argument parsing, dispatcher, allocation);
+``kernels``
+    the operators that touch data: not views (``OpOverload.is_view``) and not pure allocations or
+    metadata (:data:`NO_KERNEL`); an estimate of how many kernels a GPU would launch for the stage
+    (cuDNN may launch more than one per convolution: the device profile's ``kernels_per_op``);
+``flops``
+    FLOPs by torch's own formulas (``torch.utils.flop_counter.flop_registry``; multiply-add = 2),
+    the same numbers as :func:`sc2sim.profiling.flops.count_flops`;
+``bytes``
+    memory traffic: for every data-touching operator, the bytes of its distinct input tensors plus
+    its outputs (each tensor's ``numel * element_size``; a view's span is what it covers). An upper
+    bound on DRAM traffic (caches may keep a small activation between two operators);
+``weight_bytes``
+    the part of ``bytes`` read from weights (tensors that share storage with an ``nn.Parameter``
+    or with a parameter or buffer of the ``modules`` given): paid once per call, whatever the batch;
+``io_bytes``
+    bytes of the stage's inputs that are neither weights nor produced inside the call (what a GPU
+    stage must copy from the host);
+``low_flops``, ``low_bytes``, ``low_weight_bytes``
+    the part of ``flops``, ``bytes`` and ``weight_bytes`` done by low-intensity operators (fewer than
+    :data:`LOW_INTENSITY` FLOPs per byte: element-wise, pooling, normalisation, depthwise
+    convolutions, matrix-vector products), so the cost model can apply the roofline to the
+    memory-bound and the compute-bound operators separately.
+
+Non-torch code (image codecs, entropy coders written in C) counts nothing: it is timed as codec time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Iterable
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+from torch.utils.flop_counter import flop_registry
+
+NO_KERNEL = frozenset({
+    "empty", "empty_strided", "empty_like", "new_empty", "new_empty_strided", "detach", "lift_fresh",
+    "alias", "sym_size", "sym_stride", "sym_numel", "sym_storage_offset", "_local_scalar_dense", "is_nonzero",
+    "resize_", "set_", "_unsafe_view",
+})
+"""aten operator names (overload packets) that allocate or describe tensors without running a kernel."""
+
+LOW_INTENSITY = 4.0
+"""FLOPs per byte below which an operator counts as low-intensity (memory-type): below the machine
+balance of every device profiled here (CPUs about 5-10, GPUs 20-100 FLOP/byte)."""
+
+
+
+@dataclass(frozen=True)
+class WorkCount:
+    """What one call of a stage dispatched (see the module docstring for each field; bytes, FLOPs)."""
+
+    ops: int = 0
+    kernels: int = 0
+    flops: int = 0
+    bytes: int = 0
+    weight_bytes: int = 0
+    io_bytes: int = 0
+    low_flops: int = 0
+    low_bytes: int = 0
+    low_weight_bytes: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """The counts as a plain dict."""
+        return asdict(self)
+
+    def __add__(self, other: "WorkCount") -> "WorkCount":
+        return WorkCount(*(a + b for a, b in zip(asdict(self).values(), asdict(other).values())))
+
+
+def _nbytes(t: torch.Tensor) -> int:
+    return int(t.numel()) * t.element_size()
+
+
+def _tensors(tree: Any) -> list[torch.Tensor]:
+    return [t for t in tree_flatten(tree)[0] if isinstance(t, torch.Tensor)]
+
+
+def _storage(t: torch.Tensor) -> int:
+    return t.untyped_storage().data_ptr()
+
+
+class _Counter(TorchDispatchMode):
+    def __init__(self, weight_storages: set[int]) -> None:
+        super().__init__()
+        self.n = dict.fromkeys(WorkCount.__dataclass_fields__, 0)
+        self.weights = weight_storages
+        self.made: set[int] = set()  # storages written by an operator inside the call
+        self.fed: set[int] = set()  # external inputs already counted in io_bytes
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        n = self.n
+        n["ops"] += 1
+        inputs = _tensors((args, kwargs))
+        for t in inputs:
+            if isinstance(t, torch.nn.Parameter):
+                self.weights.add(_storage(t))
+        name = func.overloadpacket.__name__
+        outputs = [t for t in _tensors(out) if all(t is not i for i in inputs)]
+        if func.is_view or name in NO_KERNEL:
+            self.made.update(_storage(t) for t in outputs if not func.is_view)
+            return out
+        n["kernels"] += 1
+        flops = int(flop_registry[func.overloadpacket](*args, **kwargs, out_val=out)) if func.overloadpacket in flop_registry else 0
+        seen: set[tuple[int, int, tuple]] = set()
+        size = weight = 0
+        for t in inputs:
+            key = (t.data_ptr(), t.dtype.itemsize, tuple(t.shape))
+            if key in seen or t.device.type == "meta":
+                continue
+            seen.add(key)
+            b, st = _nbytes(t), _storage(t)
+            size += b
+            if st in self.weights:
+                weight += b
+            elif st not in self.made and st not in self.fed:
+                self.fed.add(st)
+                n["io_bytes"] += b
+        size += sum(_nbytes(t) for t in outputs)
+        self.made.update(_storage(t) for t in outputs)
+        n["flops"] += flops
+        n["bytes"] += size
+        n["weight_bytes"] += weight
+        if flops < LOW_INTENSITY * size:
+            n["low_flops"] += flops
+            n["low_bytes"] += size
+            n["low_weight_bytes"] += weight
+        return out
+
+
+def count_work(fn: Callable[[], object], modules: Iterable[torch.nn.Module] = ()) -> WorkCount:
+    """Operators, kernels, FLOPs and bytes that ``fn()`` dispatches (under ``no_grad``); zeros for non-torch code.
+
+    ``modules``: the stage's models; their parameters and buffers count as weights (parameters are
+    recognised without them too, buffers such as batch-norm statistics are not)."""
+    weights = {_storage(t) for m in modules for t in (*m.parameters(), *m.buffers())}
+    counter = _Counter(weights)
+    with torch.no_grad(), counter:
+        fn()
+    return WorkCount(**counter.n)

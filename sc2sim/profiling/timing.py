@@ -1,0 +1,113 @@
+"""The timing protocol: how sc2sim times a piece of code on a shared machine, reproducibly.
+
+1. **Threads pinned.** torch's intra- and inter-op thread counts are set for the measurement and
+   restored after (:func:`pinned_threads`).
+2. **Clock.** With one thread, the calling thread's CPU time (``time.thread_time_ns``): the time
+   slices other processes take on a shared machine are not counted. With several threads, wall
+   time (``time.perf_counter_ns``; CPU time would add the threads up).
+3. **Warm-up** calls first (lazy initialisation, allocator, library primitive caches).
+4. **Estimator.** Noise on a busy machine only ever adds time (cache and memory-bandwidth
+   contention, frequency changes), so each sample's estimate is the **minimum** over its repeats;
+   a stage's time is then the median over samples.
+5. **Repeats until stable.** Each pass over the samples adds ``repeats`` repeats per sample (lowering
+   the per-sample minima); passes continue until a pass moves every stage median by less than
+   half of ``target_ci`` (2 %), at least ``min_passes`` and at most ``max_passes``. The 95 %
+   bootstrap interval of each stage median over the samples (:func:`bootstrap_rel_ci`) is
+   recorded with it (it measures how much the samples differ, which more repeats do not change).
+6. **Load recorded.** :func:`host_load` (the 1-minute load average over the cores) is recorded
+   before and after, and :func:`busy_note` gives one line when the host was busy. That is a note,
+   not a failure: CPU time excludes other processes' slices but not their effect on shared caches.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+
+TARGET_CI = 0.02
+"""Stability target (relative): passes stop when a pass moves every stage median by less than half of it."""
+BUSY_LOAD = 0.75
+"""Load average per core above which the host counts as busy while timing."""
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Settings of one timing run (see the module docstring)."""
+
+    threads: int = 1
+    warmup: int = 1
+    repeats: int = 3
+    target_ci: float = TARGET_CI
+    min_passes: int = 2
+    max_passes: int = 4
+
+    def clock(self) -> Callable[[], int]:
+        """The clock (ns) this protocol times with."""
+        return time.thread_time_ns if self.threads == 1 else time.perf_counter_ns
+
+    @property
+    def clock_name(self) -> str:
+        """Human-readable name of :meth:`clock` (recorded in profile metadata)."""
+        return "thread CPU time" if self.threads == 1 else "wall time"
+
+
+@contextmanager
+def pinned_threads(threads: int) -> Iterator[None]:
+    """Set torch's intra-op threads (and inter-op threads where still allowed) for the block."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(int(threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def timed_ms(fn: Callable, arg: object, clock: Callable[[], int]) -> tuple[object, float]:
+    """``fn(arg)`` and its time in ms on ``clock``."""
+    t0 = clock()
+    out = fn(arg)
+    return out, (clock() - t0) / 1e6
+
+
+def bootstrap_rel_ci(values: np.ndarray, draws: int = 400, seed: int = 0) -> float:
+    """Half-width of the 95 % bootstrap interval of the median of ``values``, relative to the median
+    (0 for fewer than 2 values or a zero median)."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size < 2:
+        return 0.0
+    med = float(np.median(v))
+    if med <= 0:
+        return 0.0
+    rng = np.random.default_rng(seed)
+    meds = np.median(v[rng.integers(0, v.size, (draws, v.size))], axis=1)
+    lo, hi = np.quantile(meds, [0.025, 0.975])
+    return float((hi - lo) / 2 / med)
+
+
+def host_load() -> dict[str, float]:
+    """The 1-, 5- and 15-minute load averages and the core count of this machine."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        one = five = fifteen = float("nan")
+    return {"load1": round(one, 2), "load5": round(five, 2), "load15": round(fifteen, 2), "cores": os.cpu_count() or 1}
+
+
+def busy_note(before: dict[str, float], after: dict[str, float] | None = None) -> str | None:
+    """One line saying the host was busy while timing (load per core above :data:`BUSY_LOAD`), else None."""
+    loads = [x["load1"] for x in (before, after) if x]
+    worst = max(loads)
+    cores = before["cores"]
+    if not worst == worst or worst / cores <= BUSY_LOAD:
+        return None
+    return (f"note: this host was busy while timing (load average {worst:.1f} on {cores} cores); stage times are "
+            "this thread's CPU time, so other processes' time slices are excluded, but shared caches and memory "
+            "bandwidth still slow them: profile again on an idle host for the most faithful numbers")

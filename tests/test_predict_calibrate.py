@@ -1,0 +1,140 @@
+"""Stage counting, the timing protocol, `sc2sim predict` and `sc2sim calibrate` (fast paths)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import cli
+
+from sc2sim.devices import load_device_file
+from sc2sim.profiling.counting import count_work
+from sc2sim.profiling.flops import count_flops
+from sc2sim.profiling.timing import bootstrap_rel_ci, busy_note
+
+
+def test_count_work_counts_ops_flops_bytes_and_weights():
+    lin = torch.nn.Linear(64, 32).eval()
+    x = torch.zeros(5, 64)
+    w = count_work(lambda: torch.relu(lin(x)), [lin])
+    assert w.flops == count_flops(lambda: lin(x)) == 2 * 5 * 64 * 32
+    assert w.weight_bytes == (64 * 32 + 32) * 4  # weight (read through a transposed view) and bias
+    assert w.io_bytes == x.numel() * 4  # the input, counted once although two operators read tensors
+    assert w.ops > w.kernels >= 2  # views (t) dispatch but launch nothing
+    assert w.bytes >= w.weight_bytes + w.io_bytes + 5 * 32 * 4
+    assert count_work(lambda: sum(range(10))).ops == 0
+
+
+def test_bootstrap_interval_and_busy_note():
+    rng = np.random.default_rng(1)
+    tight, wide = 10 + rng.normal(0, 0.01, 300), 10 + rng.normal(0, 5, 30)
+    assert bootstrap_rel_ci(tight) < 0.002 < 0.02 < bootstrap_rel_ci(wide)
+    assert bootstrap_rel_ci(np.array([3.0])) == 0.0
+    idle = {"load1": 0.3, "cores": 2}
+    assert busy_note(idle, idle) is None
+    note = busy_note(idle, {"load1": 9.0, "cores": 2})
+    assert note and "busy" in note and "9.0" in note
+
+
+def test_measure_pipeline_adds_counts_and_timing_protocol(fmnist_test):
+    from sc2sim.pipelines import build_pipeline
+    from sc2sim.profiling.measure import COUNT_COLUMNS, measure_pipeline
+    from sc2sim.profiling.timing import Protocol
+
+    pipe = build_pipeline("local:light")
+    df = measure_pipeline(pipe, fmnist_test.head(6), repeats=2, timed=4, protocol=Protocol(repeats=2, max_passes=2))
+    assert set(COUNT_COLUMNS) <= set(df.columns)
+    assert df["mobile_ops"].iloc[0] > df["mobile_kernels"].iloc[0] > 5 and df["edge_ops"].iloc[0] == 0
+    assert df["mobile_ms"].notna().sum() == 4 and (df["mobile_ms"].dropna() > 0).all()
+    t = df.attrs["timing"]
+    assert 1 <= t["passes"] <= 2 and t["clock"] == "thread CPU time" and t["ci"] >= 0
+
+
+def test_predict_arch_json_and_table(capsys):
+    assert cli("predict", "--device", "rpi4,t4", "--arch", "resnet18", "--batch", "1,8", "--json") == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["device"], r["batch"]) for r in rows] == [("rpi4", 1), ("rpi4", 8), ("t4", 1), ("t4", 8)]
+    rpi1, rpi8, t41, t48 = rows
+    assert rpi1["dominant"] == "arithmetic" and rpi8["total_ms"] > 6 * rpi1["total_ms"]
+    assert t41["dominant"] == "launch" and t48["total_ms"] < 3 * t41["total_ms"]  # batching is nearly free
+    for r in rows:
+        parts = r["fixed_ms"] + r["codec_ms"] + r["copy_ms"] + r["dispatch_ms"]
+        roof = r["arithmetic_ms"] + r["memory_ms"]  # each operator group contributes its binding side
+        assert r["total_ms"] == pytest.approx(parts + (max(roof, r["launch_ms"]) if r["device"] == "t4" else roof))
+    assert cli("predict", "--device", "jetson-nano", "--arch", "mobilenet_v2") == 0
+    out = capsys.readouterr().out
+    assert "jetson-nano" in out and "mobilenet_v2@224" in out and "dominant" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--device", "rpi4", "--arch", "resnet18", "--batch", "0"], "--batch: '0'"),
+    (["--device", "rpi4"], "--arch/--pipeline: give exactly one"),
+    (["--device", "rpi4", "--arch", "resnet999"], "--arch: 'resnet999'"),
+    (["--device", "nope", "--arch", "resnet18"], "device 'nope'"),
+])
+def test_predict_rejects_bad_input_in_one_line(args, message, capsys):
+    assert cli("predict", *args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.startswith("sc2sim: error:") and err.count("\n") == 1
+
+
+def test_predict_pipeline_has_device_and_edge_stages(capsys):
+    assert cli("predict", "--device", "rpi4", "--pipeline", "split:sc2?beta=0.003", "--samples", "4", "--json") == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["stage"].split(" ")[-1] for r in rows] == ["[device]", "[edge]"]
+    assert rows[0]["codec_ms"] > 0 and rows[0]["host_measured_ms"] > 0 and rows[1]["dispatch_ms"] > rows[0]["dispatch_ms"]
+
+
+def test_gpu_calibration_document_from_measurements(monkeypatch):
+    """The GPU branch of calibrate's profile writer, fed measurements (no GPU needed)."""
+    from types import SimpleNamespace
+
+    from sc2sim.profiling import calibrate as cal
+    from sc2sim.profiling.counting import WorkCount
+    from sc2sim.profiling.microbench import RefStage
+
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda d: SimpleNamespace(multi_processor_count=132, name="Fake GPU"))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    micro = {"gemm_gflops": 50_000.0, "dispatch_us": 10.0, "mem_gbps": 3000.0, "call_overhead_ms": 0.05,
+             "copy_gbps": 25.0, "zlib_s": cal.REFERENCE_ZLIB_S}
+    small = WorkCount(ops=50, kernels=40, flops=int(2e7), bytes=int(3e6), weight_bytes=int(1e6), io_bytes=3136)
+    big = WorkCount(ops=230, kernels=175, flops=int(8e9), bytes=int(3.6e8), weight_bytes=int(1e8), io_bytes=602112)
+    stages = [RefStage("small", 1, small, 0.05 + 40 * 0.02), RefStage("big", 1, big, 0.05 + 175 * 0.02 + 0.024),
+              RefStage("big", 32, big, 8.0)]
+    doc = cal.host_profile({"micro": micro, "stages": stages}, device="cuda", name="fake-gpu")
+    c = doc["compute"]
+    assert c["type"] == "gpu" and doc["roles"] == ["edge"] and c["cores"] == 132
+    assert c["launch_us"] == pytest.approx(20.0, rel=0.1)  # fitted to the launch-bound stages
+    assert {"launch_us", "copy_gbps", "mem_gbps", "efficiency"} <= set(c["sources"])
+    path = cal.write_host_yaml(doc, __import__("pathlib").Path(__import__("tempfile").mkdtemp()) / "fake-gpu.yaml")
+    assert load_device_file(path).compute.launch_us == pytest.approx(c["launch_us"])
+
+
+def test_calibrate_quick_then_the_gpu_holdout_flow_on_cpu(tmp_path, capsys):
+    """`sc2sim calibrate --quick` writes a measured profile; benchmarks/bench_gpu_holdout.py, prepared for a
+    GPU machine, runs its flow on the CPU path with it."""
+    import importlib.util
+    from pathlib import Path
+
+    out = tmp_path / "prof" / "mybox.yaml"
+    assert cli("calibrate", "--quick", "--repeats", "2", "--out", str(out)) == 0
+    assert "wrote" in capsys.readouterr().out
+    prof = load_device_file(out)
+    assert prof.name == "mybox" and prof.compute.type == "cpu" and prof.compute.dispatch_us > 0
+    assert prof.compute.mem_gbps > 0 and prof.compute.runtime.startswith("eager PyTorch")
+    assert "measured by `sc2sim calibrate --quick`" in prof.compute.sources["dispatch_us"]
+    cal = prof.calibration
+    assert {"date", "host", "versions", "load", "micro", "reference"} <= set(cal) and cal["quick"]
+    assert cal["versions"]["torch"] == str(torch.__version__) and len(cal["reference"]) == 4
+    assert sorted(p.name for p in out.parent.iterdir()) == ["mybox.yaml"]  # written atomically
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_gpu_holdout.py"
+    spec = importlib.util.spec_from_file_location("bench_gpu_holdout", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    doc = mod.run(tmp_path / "holdout", "cpu", archs=("mobilenet_v3_small",), batches=(1, 2), repeats=1, profile=out)
+    assert [(r["arch"], r["batch"]) for r in doc["rows"]] == [("mobilenet_v3_small-224", 1), ("mobilenet_v3_small-224", 2)]
+    assert all(r["measured_ms"] > 0 and r["predicted_ms"] > 0 for r in doc["rows"])
+    assert (tmp_path / "holdout" / "gpu_holdout.md").is_file() and doc["overall"]["n"] == 2
