@@ -40,12 +40,19 @@ bench: setup
 # teacher and light first, then students and codecs on one thread each, two at a time).
 W            := sc2sim/weights
 STUDENT_BETAS := 0.0003 0.001 0.003 0.01 0.03
+RES_BETAS     := 0.1
+FRANKEN_BETAS := 0.003
 CODEC_LMBDAS  := 0.0008 0.0025 0.0067 0.015 0.03 0.05
-weights: $(W)/teacher.pt $(W)/light.pt $(STUDENT_BETAS:%=$(W)/student-beta%.pt) $(CODEC_LMBDAS:%=$(W)/codec-lmbda%.pt)
+weights: $(W)/teacher.pt $(W)/light.pt $(STUDENT_BETAS:%=$(W)/student-beta%.pt) $(CODEC_LMBDAS:%=$(W)/codec-lmbda%.pt) \
+         $(RES_BETAS:%=$(W)/student-res-beta%.pt) $(FRANKEN_BETAS:%=$(W)/student-franken-beta%.pt)
 $(W)/teacher.pt $(W)/light.pt: | $(STAMP)
 	$(VENV)/bin/sc2sim train $(basename $(notdir $@))
 $(W)/student-beta%.pt: $(W)/teacher.pt
 	$(VENV)/bin/sc2sim train student --beta $* --threads 1
+$(W)/student-res-beta%.pt: $(W)/teacher.pt
+	$(VENV)/bin/sc2sim train student --arch res --beta $* --threads 1
+$(W)/student-franken-beta%.pt: $(W)/teacher.pt
+	$(VENV)/bin/sc2sim train student --arch franken --beta $* --threads 1
 $(W)/codec-lmbda%.pt: $(W)/teacher.pt
 	$(VENV)/bin/sc2sim train codec --lmbda $* --threads 1
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from sc2sim.pipelines.bundled import bundled_values
+from sc2sim.pipelines.student_archs import STUDENT_ARCHS, student_prefix
 from sc2sim.profiling import ensure_profile, summarize_profile
 from sc2sim.profiling.table import host_id
 
@@ -38,6 +39,7 @@ def pipeline_set(which: str) -> list[str]:
     names += [f"split:naive?bits={b}&codec=zlib&stage={k}" for k in range(4) for b in (8, 2)]
     names += ["split:naive?bits=32&codec=none&stage=1"]
     names += [f"split:sc2?beta={v:g}" for v in bundled_values("student-beta")]
+    names += [f"split:sc2?arch={a}&beta={v:g}" for a in STUDENT_ARCHS[1:] for v in bundled_values(student_prefix(a))]
     return names
 
 
@@ -76,6 +78,58 @@ def headline(summary) -> str:
     learned = summary[[n.startswith("offload:learned") for n in summary.index]]
     if len(learned):
         lines += ["", f"Learned input codec encoder: {learned.mobile_mflops.iloc[0]:.2f} MFLOPs on the device."]
+    lines += ["", *frontier(summary)]
+    return "\n".join(lines)
+
+
+def frontier(summary, lo: float = 20.0, hi: float = 300.0) -> list[str]:
+    """Where the students' curve (best student accuracy at <= B bytes) is below another pipeline's point
+    with ``lo <= B <= hi`` bytes: one line per such point (the issue's "at or above every other pipeline")."""
+    students = summary[[n.startswith("split:sc2") for n in summary.index]]
+    others = summary[[not n.startswith(("split:sc2", "local:")) for n in summary.index]]
+    out = []
+    for name, r in others[(others.mean_bytes >= lo) & (others.mean_bytes <= hi)].sort_values("mean_bytes").iterrows():
+        ok = students[students.mean_bytes <= r.mean_bytes]
+        best = ok.accuracy.max() if len(ok) else float("nan")
+        if not len(ok) or best < r.accuracy:
+            have = f"best student at <= its bytes {best * 100:.2f} %" if len(ok) else "no student that small"
+            out.append(f"- below `{name}` ({r.accuracy * 100:.2f} % at {r.mean_bytes:.1f} B): {have}")
+    head = f"Students' curve vs every other pipeline from {lo:g} B to {hi:g} B: "
+    return [head + ("at or above all of them." if not out else f"below {len(out)} point(s):"), *out]
+
+
+def encoder_host_times(names: list[str], samples: int = 300, repeats: int = 5) -> str:
+    """Device-side host time at batch 1 (mobile compute + entropy coding, 1 torch thread, thread CPU time)
+    of each student and of the learned codec's encoder, measured interleaved in this one run: medians and the ratio."""
+    import time
+
+    import numpy as np
+
+    from sc2sim.data import load_fashion_mnist
+    from sc2sim.pipelines import build_pipeline
+
+    ref = next((n for n in names if n.startswith("offload:learned")), None)
+    studs = [n for n in names if n.startswith("split:sc2")]
+    if ref is None or not studs:
+        return ""
+    torch.set_num_threads(1)
+    images = load_fashion_mnist("test").images[:samples]
+    pipes = {n: build_pipeline(n) for n in [ref, *studs]}
+    times: dict[str, list[tuple[float, float]]] = {n: [] for n in pipes}
+    for _ in range(repeats):
+        for img in images:
+            for n, p in pipes.items():  # interleaved: the same load for every pipeline
+                t0 = time.thread_time()  # this thread's CPU time: other processes' slices are excluded, as in the profiler
+                x = p.mobile_compute(img)
+                t1 = time.thread_time()
+                p.encode(x)
+                times[n].append((t1 - t0, time.thread_time() - t1))
+    med = {n: np.median(np.array(v), axis=0) * 1e3 for n, v in times.items()}
+    tot = {n: float(np.median(np.array(v).sum(1))) * 1e3 for n, v in times.items()}
+    lines = [f"### Device-side host time at batch 1 vs the learned codec's encoder (same run, interleaved, {samples} images x {repeats})",
+             "", "| pipeline | encoder ms | rANS ms | mobile ms (median of the sum) | ratio to the codec |", "|---|---:|---:|---:|---:|"]
+    for n in [ref, *studs]:
+        lines.append(f"| `{n}` | {med[n][0]:.3f} | {med[n][1]:.3f} | {tot[n]:.3f} | {tot[n] / tot[ref]:.2f} |")
     return "\n".join(lines)
 
 
@@ -132,6 +186,8 @@ def main() -> None:
     if any(n.startswith("split:sc2") for n in summary.index):
         print()
         print(headline(summary))
+        print()
+        print(encoder_host_times(list(summary.index)))
     plot(table, summary, args.figure)
     print(f"\nfigure: {args.figure}")
 

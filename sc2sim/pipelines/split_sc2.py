@@ -1,9 +1,13 @@
-"""Supervised compression for split computing: the Entropic Student (``split:sc2?beta=B``).
+"""Supervised compression for split computing: the Entropic Student (``split:sc2?beta=B&arch=A``).
 
 Device: the student's encoder, then compressai's ``EntropyBottleneck.compress`` (rANS). Edge:
-``decompress``, the decoder (to the teacher's stage-1 feature shape), then the fine-tuned teacher
-tail. Bundled students: ``sc2sim/weights/student-beta<B>.pt``; ``sc2sim train student --beta B``
-makes a new one.
+``decompress``, the decoder (to the teacher's stage-1 feature shape), then the teacher tail.
+``arch`` picks the architecture and recipe (see :data:`sc2sim.train.student.ARCHS`): ``gdn`` (the
+SC2 paper's GDN encoder, feature matching then KD with the encoder frozen), ``res`` (a residual
+ReLU encoder trained end to end with KD and the rate term), ``franken`` (FrankenSplit: residual
+encoder, saliency-weighted feature matching, the frozen teacher tail). Bundled students:
+``sc2sim/weights/student-beta<B>.pt`` (gdn) and ``student-<A>-beta<B>.pt``;
+``sc2sim train student --arch A --beta B`` makes a new one.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ import numpy as np
 import torch
 
 from sc2sim.models import load_bundled
-from sc2sim.models.entropy import compress_latent, decompress_latent, prepare_for_coding
+from sc2sim.models.entropy import compress_latent, prepare_for_coding
 from sc2sim.pipelines.base import Param, Pipeline, register_pipeline
 from sc2sim.pipelines.bundled import bundle_name
+from sc2sim.pipelines.payload import rans_decode
+from sc2sim.pipelines.student_archs import STUDENT_ARCHS, student_prefix
 from sc2sim.pipelines.torch_util import argmax1, argmax_batch, image_tensor, images_tensor, weights_tag
 
 
@@ -25,14 +31,18 @@ class EntropicStudentSplit(Pipeline):
     """Entropic Student: learned encoder + entropy bottleneck on the device, decoder + teacher tail on the edge."""
 
     strategy = "split"
-    PARAMS = {"beta": Param(float, 0.003, "the rate weight of a bundled student (see sc2sim/weights/student-beta*.json)",
-                            lambda v: v > 0)}
+    PARAMS = {"beta": Param(float, 0.003, "the rate weight of a bundled student (see sc2sim/weights/student-*beta*.json)",
+                            lambda v: v > 0),
+              "arch": Param(str, "gdn", "gdn (SC2 recipe) | res (residual encoder, end-to-end) | franken (FrankenSplit)",
+                            lambda v: v in STUDENT_ARCHS)}
     HEADER = "none: the payload is exactly EntropyBottleneck.compress()'s rANS bytes; the latent shape is fixed by the model"
     DOC = __doc__.split("\n\n")[0] if __doc__ else ""
 
     def __init__(self, name: str, variant: str, params: dict[str, Any]) -> None:
         super().__init__(name, variant, params)
-        self.bundle = bundle_name(name, "student-beta", "beta", params["beta"], "student")
+        arch = params["arch"]
+        self.bundle = bundle_name(name, student_prefix(arch), "beta", params["beta"],
+                                  "student" if arch == "gdn" else f"student --arch {arch}")
         self.model = load_bundled(self.bundle)
         prepare_for_coding(self.model.entropy_bottleneck)
         self.latent_hw = (7, 7)
@@ -45,7 +55,7 @@ class EntropicStudentSplit(Pipeline):
         return compress_latent(self.model.entropy_bottleneck, x)
 
     def decode(self, payload: bytes) -> torch.Tensor:
-        return decompress_latent(self.model.entropy_bottleneck, payload, self.latent_hw)
+        return rans_decode(self.name, self.model.entropy_bottleneck, [payload], self.latent_hw)
 
     def edge_compute(self, z: torch.Tensor) -> int:
         with torch.no_grad():
@@ -57,7 +67,7 @@ class EntropicStudentSplit(Pipeline):
 
     def edge_batch(self, payloads: list[bytes]) -> np.ndarray:
         with torch.no_grad():
-            z = self.model.entropy_bottleneck.decompress(list(payloads), self.latent_hw)
+            z = rans_decode(self.name, self.model.entropy_bottleneck, list(payloads), self.latent_hw)
             return argmax_batch(self.model.tail(self.model.decode_features(z)))
 
     def fingerprint(self) -> str:
