@@ -33,6 +33,8 @@ test: setup
 bench: setup
 	$(PY) benchmarks/bench_rate_accuracy.py
 	$(PY) benchmarks/bench_sim.py
+	$(PY) benchmarks/bench_make_run.py
+	$(PY) benchmarks/bench_compute_model.py
 	@if [ "$$(id -u)" = 0 ]; then $(PY) benchmarks/bench_emulation_fidelity.py --out results/fidelity; \
 	else echo "skipping benchmarks/bench_emulation_fidelity.py: emulation needs root"; fi
 

@@ -17,28 +17,24 @@ import pytest
 import yaml
 from conftest import cli
 
-from sc2sim.report.data import (
-    COMPONENTS,
-    breakdown,
-    crossovers,
-    load_run,
-    pareto_front,
-    winners,
-)
+from sc2sim.report.data import COMPONENTS, breakdown, crossovers, load_run, pareto_front
+from sc2sim.report.winners import best_table
+from sc2sim.runs.decision import DEFAULT_OBJECTIVE, Objective
 from sc2sim.sim.synthetic import synthetic_profile, write_profile_parquet
 
 ROOT = Path(__file__).resolve().parents[1]
 PIPES = ["local:light", "offload:png", "offload:webp?quality=50"]
-FIGS = ["pareto", "latency_vs_bandwidth", "cdf", "breakdown", "resources"]
+FIGS = ["winner_map", "pareto", "latency_vs_bandwidth", "cdf", "breakdown", "resources"]
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
-    """A 2-point x 3-pipeline synthetic run made by `sc2sim run` (which also builds the report)."""
+    """A 4-point (2 mobile devices x 2 bandwidths) x 3-pipeline synthetic run made by `sc2sim run` (which
+    also builds the report)."""
     tmp = tmp_path_factory.mktemp("report")
     prof = write_profile_parquet(synthetic_profile(PIPES, samples=100), tmp / "profile.parquet")
     doc = yaml.safe_load((ROOT / "scenarios" / "default.yaml").read_text())
-    doc.update(name="tiny-report", pipelines=PIPES, samples=100)
+    doc.update(name="tiny-report", pipelines=PIPES, samples=100, mobile=["rpi4", "phone-flagship"], edge="t4")
     doc["network"]["uplink"]["bandwidth_mbps"] = [2, 20]
     doc["workload"]["requests"] = 200
     sc = tmp / "tiny.yaml"
@@ -61,14 +57,16 @@ def test_report_command_rewrites_page_and_figures(run_dir, capsys):
     assert cli("report", str(run_dir), "--latency", "p50") == 0
     assert "report.html" in capsys.readouterr().out
     assert (run_dir / "report.html").is_file()
-    assert sorted(p.name for p in (run_dir / "figures").iterdir()) == sorted(f"{k}.{e}" for k in FIGS for e in ("png", "svg"))
+    assert sorted(p.name for p in (run_dir / "figures").iterdir()) == sorted(
+        [".report-cache.json"] + [f"{k}.{e}" for k in FIGS for e in ("png", "svg")])
     assert not list(run_dir.glob(".*.tmp")) and not list((run_dir / "figures").glob(".*.tmp"))
 
 
 def test_page_is_self_contained_and_complete(run_dir):
     page = (run_dir / "report.html").read_text(encoding="utf-8")
     refs = re.findall(r"""(?:src|href)\s*=\s*["']([^"']*)["']""", page, flags=re.IGNORECASE)
-    assert refs and all(r.startswith("data:") for r in refs), [r[:60] for r in refs if not r.startswith("data:")]
+    local = ("data:", "#")  # embedded data and in-page anchors only
+    assert refs and all(r.startswith(local) for r in refs), [r[:60] for r in refs if not r.startswith(local)]
     assert not re.search(r"url\(|@import|<script|<link|<iframe", page, flags=re.IGNORECASE)
     imgs = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
     assert len(imgs) == len(FIGS)
@@ -76,19 +74,26 @@ def test_page_is_self_contained_and_complete(run_dir):
     for key in FIGS:
         assert f'id="{key}"' in page
     # scenario and devices named; the summary table holds every point x pipeline
-    assert "tiny-report" in page and "mobile rpi4 -&gt; edge t4" in page and "uplink 2/20 Mbit/s" in page
+    assert "tiny-report" in page and "mobile rpi4/phone-flagship -&gt; edge t4" in page and "uplink 2/20 Mbit/s" in page
     assert "SYNTHETIC" in page and "measured" in page and "modelled" in page
     summary = pd.read_csv(run_dir / "summary.csv")
     for point, pipe in zip(summary["point"], summary["pipeline"]):
         assert re.search(rf"<td>{re.escape(point)}</td>.*?<td>{re.escape(pipe.replace('&', '&amp;'))}</td>", page)
     assert page.count("<th>accuracy %</th>") == 1
+    # the rule the run recorded comes first, then the winner map (one table: edge t4, one mobile row)
+    assert page.index('class="rule"') < page.index('<table class="map">') < page.index("<h2>Run</h2>")
+    assert "best = the most accurate pipeline with p95 latency &lt;= the deadline (100 ms)" in page
+    assert page.count('<table class="map">') == 1 and "<h3>edge t4</h3>" in page
+    assert "<th>rpi4</th>" in page and "<th>phone-flagship</th>" in page
+    assert page.count("<li>rpi4 -&gt; t4: ") == 1 and page.count("<li>phone-flagship -&gt; t4: ") == 1  # verdicts
+    assert "Figure check" not in page  # every figure passed the readability checks (sc2sim.report.checks)
 
 
 def test_breakdown_sums_to_mean_latency(run_dir):
     run = load_run(run_dir)
     bd = breakdown(run.records)
     parts = bd[[c[0] for c in COMPONENTS]].sum(axis=1).to_numpy()
-    assert len(bd) == 2 * len(PIPES)
+    assert len(bd) == 4 * len(PIPES)
     np.testing.assert_allclose(parts, bd["latency_mean_ms"], rtol=1e-9)
     s = run.summary.set_index(["point", "pipeline"])["latency_mean_ms"]
     np.testing.assert_allclose(parts, s.loc[list(zip(bd["point"], bd["pipeline"]))].to_numpy(), rtol=1e-9)
@@ -120,13 +125,19 @@ def test_crossovers_hand_made():
     assert crossovers([1, 2], {"a": [1, 1], "b": [2, 2]}) == []
 
 
-def test_winners_rule_and_ties():
+def test_best_table_follows_the_rule():
     s = pd.DataFrame({"point": ["p", "p", "p", "q", "q"], "point_index": [0, 0, 0, 1, 1],
-                      "pipeline": ["x", "y", "z", "x", "y"], "latency_mean_ms": [5.0, 5.0, 9.0, 7.0, 3.0],
-                      "accuracy": [0.8, 0.9, 0.99, 0.8, 0.7], "bandwidth_mbps": [1.0, 1.0, 1.0, 2.0, 2.0]})
-    w = winners(s)
-    assert w["winner"].tolist() == ["y", "y"]  # tie at p broken by accuracy
-    assert w["margin_ms"].tolist() == [0.0, 4.0]
+                      "pipeline": ["x", "y", "z", "x", "y"], "latency_p95_ms": [5.0, 5.0, 90.0, 7.0, 300.0],
+                      "accuracy": [0.8, 0.9, 0.99, 0.8, 0.95], "mean_energy_j": [1.0, 2.0, 0.5, 1.0, 0.1],
+                      "mean_bytes": 0.0, "bandwidth_mbps": [1.0, 1.0, 1.0, 2.0, 2.0], "deadline_ms": 50.0})
+    b = best_table(s, DEFAULT_OBJECTIVE)
+    # p: z is the most accurate but misses 50 ms; y beats x on accuracy. q: y misses, x is the only one left
+    assert b["best"].tolist() == ["y", "x"] and b["qualifies"].tolist() == [True, True]
+    assert b["runner_up"].tolist() == ["x", "y"] and b["qualifying"].tolist() == [2, 1]
+    b = best_table(s.assign(deadline_ms=np.nan), DEFAULT_OBJECTIVE)  # no deadline: the most accurate
+    assert b["best"].tolist() == ["z", "y"]
+    b = best_table(s, Objective("energy", "p95", 0.85))  # lowest energy at accuracy >= 85 % within 50 ms
+    assert b["best"].tolist() == ["y", "x"] and b["qualifies"].tolist() == [True, False]  # q: none: the fastest
 
 
 def test_missing_files_one_line_exit_2(tmp_path, capsys):
@@ -142,7 +153,8 @@ def test_missing_files_one_line_exit_2(tmp_path, capsys):
 
 
 def test_report_imports_no_torch():
-    code = ("import sys, sc2sim.report, sc2sim.report.figures, sc2sim.report.html, sc2sim.commands.report_cmds; "
+    code = ("import sys, sc2sim.report, sc2sim.report.jobs, sc2sim.report.mapfig, sc2sim.report.cache, sc2sim.report.html, "
+            "sc2sim.commands.report_cmds; "
             "assert 'torch' not in sys.modules")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -167,3 +179,6 @@ def test_page_renders_in_headless_chromium(run_dir, tmp_path):
     sizes = re.findall(r'data-probe="(\d+)x(\d+):(\d+)x(\d+)"', proc.stdout)
     assert len(sizes) == len(FIGS)
     assert all(min(map(int, s)) > 0 for s in sizes), sizes
+    # in a 1400-px window every figure is shown at >= 60 % of its pixels: its 7-8 pt text stays legible
+    assert all(int(s[2]) >= 0.6 * int(s[0]) for s in sizes), sizes
+    assert '<table class="map">' in proc.stdout  # the winner map heads the rendered page

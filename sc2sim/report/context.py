@@ -14,6 +14,8 @@ MODELLED = "modelled"
 
 # figure key -> provenance line
 PROVENANCE = {
+    "winner_map": "accuracy: measured (real predictions on the profiled test samples); latency and energy: modelled "
+                  "(host-measured stage times mapped onto the device profiles, link model, queueing simulated)",
     "pareto": "accuracy: measured (real predictions on the profiled test samples); "
               "latency: modelled (host-measured stage times mapped onto the device profiles, link model, queueing simulated)",
     "latency_vs_bandwidth": "latency: modelled (device times from host-measured stage times, link and transport model, queueing simulated)",
@@ -28,6 +30,7 @@ PROVENANCE = {
 _EMU_LATENCY = ("latency: measured over real TCP through an emulated link on this host (edge decode and inference "
                 "measured on this host's CPU; mobile compute time modelled from the device profile)")
 EMULATED_PROVENANCE = {
+    "winner_map": "accuracy: measured (the edge's predictions on the real payloads); " + _EMU_LATENCY,
     "pareto": "accuracy: measured (the edge's predictions on the real payloads); " + _EMU_LATENCY,
     "latency_vs_bandwidth": _EMU_LATENCY,
     "cdf": _EMU_LATENCY,
@@ -61,7 +64,7 @@ def _names(values: Any) -> str:
 def devices_line(run: RunData) -> str:
     """Mobile, edge and network in one line, e.g. ``mobile rpi4 -> edge t4 | uplink 1-50 Mbit/s ...``."""
     s = run.summary
-    net = run.scenario_doc.get("network") or {}
+    net = run.network
     up = []
     traces = [t for t in s.get("trace", []) if isinstance(t, str) and t]
     if traces:
@@ -74,15 +77,14 @@ def devices_line(run: RunData) -> str:
         up.append(f"loss {_span(s['loss'], '')}".strip())
     parts = [f"mobile {_names(s.get('mobile', ['?']))} -> edge {_names(s.get('edge', ['?']))}",
              "uplink " + ", ".join(up)]
-    down = net.get("downlink") if isinstance(net, dict) else None
-    if isinstance(down, dict) and "bandwidth_mbps" in down:
-        parts.append(f"downlink {down['bandwidth_mbps']} Mbit/s")
+    if net.get("downlink_mbps") is not None:
+        parts.append(f"downlink {net['downlink_mbps']:g} Mbit/s")
     extra = []
     if "transport" in s:
         extra.append(_names(s["transport"]).upper())
-    if isinstance(net, dict) and isinstance(net.get("radio"), str):
+    if isinstance(net.get("radio"), str):
         extra.append(f"{net['radio']} radio")
-    if isinstance(net, dict) and net.get("sharing") == "shared":
+    if net.get("sharing") == "shared":
         extra.append("shared cell")
     if "devices" in s:
         extra.append(f"{_span(s['devices'], 'device(s)')}")

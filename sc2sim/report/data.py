@@ -1,5 +1,6 @@
-"""Report inputs and derivations: load a run folder, derive the latency breakdown, the Pareto front,
-the winner per sweep point and the crossovers between winners. No plotting here, no torch.
+"""Report inputs and derivations: load a run folder, derive the latency breakdown, the Pareto front
+and where two curves cross along bandwidth. No plotting here, no torch (the winners by the run's
+decision rule are in :mod:`sc2sim.report.winners`).
 
 Latency breakdown (per request, from the record timestamps; the six parts telescope, so their sum is
 exactly ``t_done - t_arrival = latency_s``):
@@ -22,18 +23,15 @@ figure says so. Local pipelines have zero transfer, edge and result parts.
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sc2sim.errors import ConfigError
-
-RUN_HINT = "run `sc2sim run SCENARIO --out DIR` first"
+from sc2sim.runs import LATENCY_METRICS, POINT_COLUMNS, read_records, read_summary
 
 # (name, later timestamp, earlier timestamp): component = later - earlier
 COMPONENTS = [
@@ -44,12 +42,10 @@ COMPONENTS = [
     ("edge compute", "t_edge_end", "t_edge_start"),
     ("result (downlink)", "t_done", "t_edge_end"),
 ]
-RECORD_COLUMNS = ["point", "point_index", "pipeline", "strategy", "t_arrival", "t_mobile_start", "t_mobile_end",
-                  "t_tx_start", "t_tx_end", "t_edge_start", "t_edge_end", "t_done", "latency_s"]
-# summary columns that describe a point (see sc2sim.sim.metrics.point_columns)
-POINT_COLUMNS = ["mobile", "edge", "bandwidth_mbps", "trace", "trace_scale", "delay_ms", "jitter_ms", "loss",
-                 "transport", "devices", "rate_hz", "arrival", "gpus", "max_batch", "deadline_ms"]
-METRICS = {"mean": "latency_mean_ms", "p50": "latency_p50_ms", "p95": "latency_p95_ms", "p99": "latency_p99_ms"}
+REPORT_RECORD_COLUMNS = ["point", "point_index", "pipeline", "strategy", "t_arrival", "t_mobile_start", "t_mobile_end",
+                         "t_tx_start", "t_tx_end", "t_edge_start", "t_edge_end", "t_done", "latency_s"]
+"""The record columns the report reads (``point_index`` and ``strategy`` may be absent in old runs)."""
+METRICS = LATENCY_METRICS
 
 
 @dataclass
@@ -60,11 +56,18 @@ class RunData:
     summary: pd.DataFrame
     records: pd.DataFrame
     meta: dict[str, Any]
-    scenario_doc: dict[str, Any] = field(default_factory=dict)
 
     @property
     def scenario(self) -> str:
+        """The scenario's name."""
         return str(self.meta.get("scenario") or "?")
+
+    @property
+    def network(self) -> dict[str, Any]:
+        """Network settings the summary columns do not carry (downlink, radio, sharing; see
+        :func:`sc2sim.runs.run_meta`); empty for runs written before they were recorded."""
+        net = self.meta.get("network")
+        return net if isinstance(net, dict) else {}
 
     @property
     def pipelines(self) -> list[str]:
@@ -90,60 +93,15 @@ class RunData:
 
 
 def load_run(folder: str | Path) -> RunData:
-    """Read ``summary.json`` and ``requests.parquet`` of a ``sc2sim run`` folder; ConfigError (one line) if absent."""
-    d = Path(folder)
-    if not d.is_dir():
-        raise ConfigError(f"{d}: no such folder — {RUN_HINT}")
-    sj, rq = d / "summary.json", d / "requests.parquet"
-    for f in (sj, rq):
-        if not f.is_file():
-            raise ConfigError(f"{d}: no {f.name} — {RUN_HINT}")
-    try:
-        doc = json.loads(sj.read_text(encoding="utf-8"))
-        summary = pd.DataFrame(doc["summary"])
-    except (ValueError, KeyError, TypeError) as err:
-        raise ConfigError(f"{sj}: not a summary written by `sc2sim run` ({err.__class__.__name__}: {err})") from None
-    need = ["point", "point_index", "pipeline", "accuracy", *METRICS.values(), "mean_bytes", "mean_energy_j"]
-    missing = [c for c in need if c not in summary.columns]
-    if summary.empty or missing:
-        raise ConfigError(f"{sj}: summary rows lack {', '.join(missing) or 'rows'} — {RUN_HINT}")
-    import pyarrow.parquet as pq
-
-    try:
-        schema = pq.read_schema(rq)
-        cols = [c for c in RECORD_COLUMNS if c in schema.names]
-        lacking = sorted(set(RECORD_COLUMNS) - set(cols) - {"point_index", "strategy"})
-        if lacking:
-            raise ConfigError(f"{rq}: columns {', '.join(lacking)} missing — {RUN_HINT}")
-        records = pq.read_table(rq, columns=cols).to_pandas()
-    except ConfigError:
-        raise
-    except Exception as err:  # noqa: BLE001 - any pyarrow failure is a bad input file
-        raise ConfigError(f"{rq}: not a readable Parquet file ({err})") from None
-    for c in ("point", "pipeline"):
-        records[c] = records[c].astype(str)
-    meta = doc.get("meta") or {}
+    """Read a run folder (summary rows, the records the report needs, metadata); ConfigError (one line) if absent."""
     from sc2sim.cards import published_meta, with_published
 
+    summary, meta = read_summary(folder)
+    records = read_records(folder, REPORT_RECORD_COLUMNS, optional=("point_index", "strategy"))
+    for c in ("point", "pipeline"):
+        records[c] = records[c].astype(str)
     summary = with_published(summary, published_meta(meta.get("profile_meta")))  # card values on architecture-only pipelines
-    return RunData(d, summary, records, meta, _scenario_doc(meta, d))
-
-
-def _scenario_doc(meta: dict, folder: Path) -> dict:
-    """The scenario YAML as a plain dict, best effort (for radio/downlink details the summary lacks)."""
-    import yaml
-
-    f = meta.get("scenario_file")
-    if not f:
-        return {}
-    for cand in (Path(f), folder / Path(f).name):
-        try:
-            if cand.is_file():
-                doc = yaml.safe_load(cand.read_text(encoding="utf-8"))
-                return doc if isinstance(doc, dict) else {}
-        except Exception:  # noqa: BLE001 - decoration only; the report works without it
-            return {}
-    return {}
+    return RunData(Path(folder), summary, records, meta)
 
 
 # ------------------------------------------------------------------------------------ derivations
@@ -184,32 +142,10 @@ def pareto_front(latency: np.ndarray | list, accuracy: np.ndarray | list) -> np.
     return front
 
 
-def winners(summary: pd.DataFrame, metric: str = "latency_mean_ms") -> pd.DataFrame:
-    """Per point: the pipeline with the lowest ``metric`` (ties: higher accuracy, then scenario order),
-    the runner-up and the margin. One row per point, in sweep order."""
-    rows = []
-    order = {p: k for k, p in enumerate(dict.fromkeys(summary["pipeline"]))}
-    for point, g in summary.sort_values("point_index", kind="stable").groupby("point", sort=False):
-        g = g[np.isfinite(g[metric].astype(float))]
-        if g.empty:
-            continue
-        g = g.assign(_o=g["pipeline"].map(order)).sort_values([metric, "accuracy", "_o"], ascending=[True, False, True])
-        best = g.iloc[0]
-        second = g.iloc[1] if len(g) > 1 else None
-        rows.append({
-            "point": point, "point_index": int(best["point_index"]), "winner": best["pipeline"],
-            "strategy": best.get("strategy", ""), "value_ms": float(best[metric]), "accuracy": float(best["accuracy"]),
-            "runner_up": "" if second is None else second["pipeline"],
-            "margin_ms": math.nan if second is None else float(second[metric] - best[metric]),
-            "bandwidth_mbps": _number(best.get("bandwidth_mbps")),  # NaN for trace links
-        })
-    return pd.DataFrame(rows)
-
-
 @dataclass
 class Crossover:
-    """The winner changes from ``before`` (at ``lo``) to ``after`` (at ``hi``); ``at`` estimates where
-    the two latency curves cross (linear interpolation in log10 bandwidth)."""
+    """The lowest curve changes from ``before`` (at ``lo``) to ``after`` (at ``hi``); ``at`` estimates where
+    the two curves cross (linear interpolation in log10 bandwidth)."""
 
     lo: float
     hi: float
@@ -219,9 +155,9 @@ class Crossover:
 
 
 def crossovers(bandwidth: np.ndarray | list, curves: dict[str, np.ndarray | list]) -> list[Crossover]:
-    """Crossover points of the lowest-latency curve: ``curves`` maps pipeline -> latency at each
-    ``bandwidth`` (any order; sorted here). The winner at a bandwidth is the lowest finite latency
-    (ties: the pipeline listed first)."""
+    """Where the lowest of ``curves`` changes: ``curves`` maps name -> value (e.g. latency) at each
+    ``bandwidth`` (any order; sorted here); the lowest finite value leads (ties: the curve listed
+    first). Used to place a winner's switch between two swept bandwidths, not to pick winners."""
     bw = np.asarray(bandwidth, np.float64)
     order = np.argsort(bw, kind="stable")
     bw = bw[order]
@@ -260,20 +196,3 @@ def bandwidth_groups(summary: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
 def _short(v: Any) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
-
-def bandwidth_crossovers(summary: pd.DataFrame, metric: str = "latency_mean_ms") -> list[tuple[str, list[Crossover]]]:
-    """Crossovers of ``metric`` along the bandwidth axis, per group of :func:`bandwidth_groups`."""
-    out = []
-    for title, g in bandwidth_groups(summary):
-        piv = g.pivot_table(index="bandwidth_mbps", columns="pipeline", values=metric, sort=True)
-        piv = piv[[p for p in dict.fromkeys(g["pipeline"]) if p in piv.columns]]
-        out.append((title, crossovers(piv.index.to_numpy(), {p: piv[p].to_numpy() for p in piv.columns})))
-    return out
-
-
-def _number(value: object) -> float:
-    """``float(value)``, or NaN for None / non-numbers (a trace link has no bandwidth)."""
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return math.nan

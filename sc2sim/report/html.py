@@ -11,17 +11,9 @@ import numpy as np
 import pandas as pd
 
 from sc2sim.report.context import devices_line, header_line, provenance
-from sc2sim.report.data import (
-    COMPONENTS,
-    Crossover,
-    RunData,
-    bandwidth_crossovers,
-    breakdown,
-    pareto_front,
-    sweep_axes,
-    winners,
-)
-from sc2sim.report.figures import Figure
+from sc2sim.report.data import COMPONENTS, RunData, breakdown, pareto_front, sweep_axes
+from sc2sim.report.render import Figure
+from sc2sim.report.winners import Verdict, WinnerMap, Winners, short_name
 
 CSS = """
 body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:1.5em auto;max-width:1400px;color:#222;padding:0 1em}
@@ -32,6 +24,9 @@ th{background:#f3f3f3;position:sticky;top:0} td.n{text-align:right;font-variant-
 tr.win td{background:#eaf6ea} figure{margin:1em 0;border:1px solid #eee;padding:.5em}
 figure img{max-width:100%;height:auto;display:block} figcaption{font-size:.85em;color:#444}
 .prov td:first-child{font-weight:bold;white-space:nowrap} code{background:#f5f5f5;padding:0 2px}
+.rule{background:#eef4fb;border:1px solid #9bb8d8;padding:.5em 1em} .bad{color:#a00}
+table.map td{text-align:center;min-width:7em;line-height:1.25} table.map th{text-align:center}
+table.map td.miss{background-image:repeating-linear-gradient(45deg,transparent 0 6px,rgba(0,0,0,.13) 6px 8px)}
 """
 
 SUMMARY_COLS = [  # (column, header, format, scale)
@@ -67,16 +62,17 @@ def table(rows: list[list[str]], head: list[str] | None, row_class: list[str] | 
     return "".join(out)
 
 
-def summary_table(run: RunData, metric: str) -> str:
-    """The summary (one row per point x pipeline) with the Pareto front and the winner marked."""
+def summary_table(run: RunData, metric: str, best: pd.DataFrame) -> str:
+    """The summary (one row per point x pipeline) with the Pareto front (at ``metric``) and the best
+    pipeline by the run's rule (``best``: :func:`sc2sim.report.winners.best_table`) marked."""
     s = run.summary.sort_values("point_index", kind="stable").copy()
     extra = sweep_axes(s)
-    win = {(w["point"], w["winner"]) for w in winners(s, metric).to_dict("records")}
+    win = set(zip(best["point"], best["best"])) if len(best) else set()
     front = pd.Series(False, index=s.index)
     for _, g in s.groupby("point", sort=False):
         front[g.index] = pareto_front(g[metric].to_numpy(float), g["accuracy"].to_numpy(float))
     cols = [c for c in SUMMARY_COLS if c[0] in s.columns]
-    head = [h for _, h, _, _ in cols[:1]] + extra + [h for _, h, _, _ in cols[1:]] + ["Pareto", "winner"]
+    head = [h for _, h, _, _ in cols[:1]] + extra + [h for _, h, _, _ in cols[1:]] + ["Pareto", "best"]
     rows, cls = [], []
     for i, r in s.iterrows():
         cells = [_cell(r[cols[0][0]], "{}", 1)] + [_cell(r[a], "{:g}" if isinstance(r[a], float) else "{}", 1) for a in extra]
@@ -122,49 +118,92 @@ def breakdown_table(run: RunData) -> str:
     return table(rows, ["point", "pipeline", *(f"{n} ms" for n in names), "sum of parts ms", "mean latency ms"])
 
 
-def _bw(v: float) -> str:
-    return f"{v:g} Mbit/s"
+def _tint(rgba: tuple, amount: float = 0.4) -> str:
+    """A light hex tint of a matplotlib colour (``amount`` of the colour over white)."""
+    r, g, b = (round(255 * (1 - amount + amount * c)) for c in rgba[:3])
+    return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def winners_html(run: RunData, metric: str) -> str:
-    """The winner per point (and the crossovers along bandwidth), in words."""
-    label = {"latency_mean_ms": "mean", "latency_p50_ms": "p50", "latency_p95_ms": "p95", "latency_p99_ms": "p99"}[metric]
-    w = winners(run.summary, metric)
-    bw_only = sweep_axes(run.summary) == ["bandwidth_mbps"]
+def _pct(r: dict) -> str:
+    pub = f" ({esc(r['accuracy_source'])})" if r.get("accuracy_source", "measured") != "measured" else ""
+    return f"{r['accuracy'] * 100:.2f} %{pub}"
+
+
+def map_tables_html(maps: list[WinnerMap], tints: dict[str, str], stat: str, energy: bool = False) -> str:
+    """Each winner map as a table: rows mobile devices, columns bandwidths (or other parameters); a cell
+    names the best pipeline, its accuracy and its latency at the rule's statistic (and its device energy
+    per request when ``energy``)."""
+    out = []
+    for m in maps:
+        head = f"<tr><th>mobile \\ {esc(m.col_label)}</th>" + "".join(f"<th>{esc(m.col_text(c))}</th>" for c in m.cols)
+        rows = []
+        for mobile in m.rows:
+            cells = [f"<th>{esc(mobile)}</th>"]
+            for c in m.cols:
+                r = m.cells.get((mobile, c))
+                if r is None:
+                    cells.append("<td>-</td>")
+                    continue
+                miss = not r["qualifies"]
+                cells.append(f'<td class="{"miss" if miss else ""}" style="background-color:{tints.get(r["best"], "#fff")}" '
+                             f'title="{esc(r["best"])}"><b>{esc(short_name(r["best"]))}</b><br>{_pct(r)}<br>'
+                             f'{"<span class=bad>x</span> " if miss else ""}{stat} {r["latency_ms"]:.3g} ms'
+                             + (f'<br>{r["mean_energy_j"] * 1e3:.3g} mJ' if energy else "") + "</td>")
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        out.append(f"<h3>{esc(m.title)}</h3><table class=\"map\"><thead>{head}</tr></thead><tbody>{''.join(rows)}"
+                   "</tbody></table>")
+    return "".join(out)
+
+
+def verdicts_html(verdicts: list[Verdict]) -> str:
+    """Where the winner changes along bandwidth, one line per map row."""
+    if not verdicts:
+        return ""
+    return ("<p><b>Where the winner changes</b> (switch bandwidths estimated between the swept values, see the "
+            "latency-vs-bandwidth figure):</p><ul>" + "".join(f"<li>{esc(v.text)}</li>" for v in verdicts) + "</ul>")
+
+
+def point_winners_html(best: pd.DataFrame, stat: str, open_: bool) -> str:
+    """The best pipeline at every sweep point, in words (a collapsible list)."""
     items = []
-    for r in w.to_dict("records"):
-        where = _bw(r["bandwidth_mbps"]) if bw_only else r["point"]
-        runner = (f"; runner-up <code>{esc(r['runner_up'])}</code> is {r['margin_ms']:.2f} ms slower"
-                  if r["runner_up"] else "")
-        items.append(f"<li><b>{esc(where)}</b>: <code>{esc(r['winner'])}</code> ({esc(r['strategy'])}) wins at "
-                     f"{r['value_ms']:.2f} ms {label} latency, {r['accuracy'] * 100:.2f} % accuracy{runner}.</li>")
-    parts = [f"<p>Rule: the winner at a point is the pipeline with the lowest <b>{label}</b> latency "
-             "(ties: higher accuracy). It ignores accuracy otherwise; read it with the Pareto figure.</p>",
-             "<ul>" + "".join(items) + "</ul>"]
-    for title, cs in bandwidth_crossovers(run.summary, metric):
-        parts.append(_crossover_words(title, cs))
-    return "".join(parts)
+    for r in best.to_dict("records"):
+        miss = "" if r["qualifies"] else " <span class=bad>(no pipeline satisfies the rule here: the fastest)</span>"
+        runner = f"; runner-up <code>{esc(r['runner_up'])}</code>" if r["runner_up"] else ""
+        items.append(f"<li><b>{esc(r['point'])}</b>: <code>{esc(r['best'])}</code> ({esc(r['strategy'])}), "
+                     f"{_pct(r)} accuracy, {stat} {r['latency_ms']:.2f} ms{miss}{runner}.</li>")
+    return (f"<details{' open' if open_ else ''}><summary>Best pipeline at each of the {len(best)} sweep points"
+            f"</summary><ul>{''.join(items)}</ul></details>")
 
 
-def _crossover_words(title: str, cs: list[Crossover]) -> str:
-    scope = f" ({esc(title)})" if title else ""
-    if not cs:
-        return f"<p>Crossovers{scope}: none — the same pipeline wins at every bandwidth.</p>"
-    lines = [f"<li><code>{esc(c.before)}</code> wins up to {_bw(c.lo)}, <code>{esc(c.after)}</code> from {_bw(c.hi)}; "
-             f"the curves cross near {c.at:.3g} Mbit/s.</li>" for c in cs]
-    return f"<p>Crossovers{scope}:</p><ul>{''.join(lines)}</ul>"
-
-
-def figure_html(fig: Figure) -> str:
-    """One figure as an embedded PNG with its caption."""
+def figure_html(fig: Figure, files: str = "figures/") -> str:
+    """One figure as an embedded PNG with its caption (and what the readability checks found, if anything)."""
     b64 = base64.b64encode(fig.png).decode("ascii")
+    problems = (f'<p class="warn">Figure check: {esc("; ".join(fig.problems))}</p>' if fig.problems else "")
     return (f'<figure id="{esc(fig.key)}"><img src="data:image/png;base64,{b64}" alt="{esc(fig.title)}">'
-            f"<figcaption><b>{esc(fig.title)}</b>. {esc(fig.note)} Files: <code>figures/{esc(fig.key)}.png</code>, "
-            f"<code>figures/{esc(fig.key)}.svg</code>.</figcaption></figure>")
+            f"<figcaption><b>{esc(fig.title)}</b>. {esc(fig.note)} Files: <code>{files}{esc(fig.key)}.png</code>, "
+            f"<code>{files}{esc(fig.key)}.svg</code>.</figcaption>{problems}</figure>")
 
 
-def page(run: RunData, figures: list[Figure], metric: str) -> str:
-    """The whole report page."""
+def winners_html(run: RunData, w: Winners, has_figure: bool) -> str:
+    """The top of the report: the winner maps as tables, where the winner changes, every point's winner."""
+    from sc2sim.report.render import colors
+
+    tints = {p: _tint(c) for p, c in colors(run.pipelines).items()}
+    stat = w.objective.latency
+    numeric = any(m.numeric for m in w.maps)
+    fig = (' The same maps as a figure: <a href="#winner_map">below</a> (<code>figures/winner_map.png</code>).'
+           if has_figure else "")
+    intro = ("<p>Each table is one edge device" + (" and one combination of the other swept parameters" if
+             any(m.where for m in w.maps) else "") + ": rows are mobile devices, columns "
+             + ("uplink bandwidths (Mbit/s)" if numeric else "the swept link and workload parameters")
+             + f". A cell names the best pipeline by the rule, its accuracy and its {stat} latency; hatched cells "
+             f"marked <span class=bad>x</span>: no pipeline satisfies the rule there (the fastest is shown).{fig}</p>")
+    return (intro + map_tables_html(w.maps, tints, stat, energy=w.objective.kind == "energy") + verdicts_html(w.verdicts)
+            + point_winners_html(w.best, stat, open_=not numeric))
+
+
+def page(run: RunData, figures: list[Figure], metric: str, w: Winners) -> str:
+    """The whole report page: the rule and the winner maps first, then the run's facts, figures and tables."""
     m = run.meta
     pm = m.get("profile_meta") or {}
     facts = [("scenario", run.scenario), ("scenario file", m.get("scenario_file", "?")),
@@ -177,18 +216,22 @@ def page(run: RunData, figures: list[Figure], metric: str) -> str:
     prov = table([[f"<td>{esc(k)}</td>", f"<td>{esc(v)}</td>"] for k, v in provenance(run).items()], ["figure", "measured / modelled"])
     warn = ('<p class="warn">This run used a <b>synthetic</b> profile table: the numbers are made up and only exercise '
             "the simulator. Do not draw conclusions from them.</p>") if run.synthetic else ""
+    recorded = "" if isinstance(m.get("objective"), dict) else " (this run recorded no objective: the default rule)"
     body = [
         f"<h1>sc2sim report: {esc(run.scenario)}</h1>", f'<p class="sub">{esc(header_line(run))}</p>', warn,
-        published_html(run), facts_html,
+        f'<p class="rule"><b>Rule</b>{esc(recorded)}: {esc(w.rule)}.</p>',
+        "<h2>Best pipeline per mobile device and uplink</h2>",
+        winners_html(run, w, any(f.key == "winner_map" for f in figures)),
+        published_html(run), "<h2>Run</h2>", facts_html,
         "<h2>Measured and modelled</h2>",
         "<p><b>Measured</b> on this host: payload bytes (exact bitstreams), accuracy (real predictions), host stage "
         "times. <b>Modelled</b>: device compute times (host times mapped onto the device profiles), the links and "
         "transport, queueing (simulated), device energy.</p>", prov,
-        "<h2>Winner per point</h2>", winners_html(run, metric),
         "<h2>Figures</h2>", *(figure_html(f) for f in figures),
         "<h2>Summary</h2><p>One row per point x pipeline (as in <code>summary.csv</code>). <i>Pareto</i>: on the "
-        "latency-accuracy front of its point; <i>winner</i>: the lowest latency at its point (highlighted).</p>",
-        summary_table(run, metric),
+        f"latency-accuracy front of its point ({esc(metric.split('_')[1])} latency); <i>best</i>: the best pipeline "
+        "at its point by the rule above (highlighted).</p>",
+        summary_table(run, metric, w.best),
         "<h2>Latency breakdown</h2><p>Mean of each part over the point's requests, from the record timestamps "
         "(see the breakdown figure for the derivation).</p>", breakdown_table(run),
     ]
