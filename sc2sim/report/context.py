@@ -81,7 +81,7 @@ def devices_line(run: RunData) -> str:
         parts.append(f"downlink {net['downlink_mbps']:g} Mbit/s")
     extra = []
     if "transport" in s:
-        extra.append(_names(s["transport"]).upper())
+        extra.append(_names(s["transport"]).upper() + (" (persistent connection)" if net.get("persistent") else ""))
     if isinstance(net.get("radio"), str):
         extra.append(f"{net['radio']} radio")
     if net.get("sharing") == "shared":
