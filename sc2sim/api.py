@@ -116,10 +116,9 @@ def run(scenario: Scenario | str | Path, *, profile: str | Path | pd.DataFrame |
     called after each (point, pipeline); ``profile_source`` names a given table in messages.
     """
     from sc2sim.cards import published_meta, with_published
-    from sc2sim.sim import ENGINES, simulate_scenario
+    from sc2sim.sim import check_engine, simulate_scenario
 
-    if engine not in ENGINES:
-        raise ConfigError(f"--engine: {engine!r} — allowed: {', '.join(ENGINES)}")
+    check_engine(engine)
     if not isinstance(scenario, Scenario):
         scenario_file = scenario_file or str(scenario)
         scenario = load_scenario(scenario)

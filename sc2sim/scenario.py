@@ -21,7 +21,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from sc2sim.config import fmt_bound, load_yaml, locate, number, validate_mapping
+from sc2sim.config import fmt_bound, locate, number, validate_mapping
+from sc2sim.readers import load_yaml
 from sc2sim.errors import ConfigError
 from sc2sim.naming import PipelineNameError, PipelineSpec
 from sc2sim.network.transport import HEADER_BYTES, INIT_CWND, MSS_BYTES, RTO_MIN_MS

@@ -12,7 +12,7 @@ PKG = Path(__file__).resolve().parents[1] / "sc2sim"
 
 LAYERS: list[set[str]] = [
     {"errors", "atomic", "ui"},
-    {"config", "tables", "naming", "network"},
+    {"config", "readers", "tables", "naming", "network"},
     {"devices", "cards", "data", "models", "runs"},
     {"scenario", "pipelines"},
     {"points", "profiling"},

@@ -28,7 +28,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sc2sim.config import load_json, load_yaml, number, validate_mapping
+from sc2sim.config import number, validate_mapping
+from sc2sim.readers import load_json, load_yaml
 from sc2sim.errors import ConfigError
 
 CARDS_DIR = Path(__file__).resolve().parent

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sc2sim.api import read_profile_table, scenario_profile  # noqa: F401 - re-exported for the commands
 from sc2sim.errors import ConfigError
 
 
@@ -25,14 +24,6 @@ def parse_samples(text: str, option: str = "--samples") -> int | None:
     if n <= 0:
         raise ConfigError(f"{option}: {text!r} — allowed: a positive integer or 'all'")
     return n
-
-
-def check_engine(engine: str) -> None:
-    """ConfigError unless ``engine`` is one of the simulator's engines."""
-    from sc2sim.sim import ENGINES
-
-    if engine not in ENGINES:
-        raise ConfigError(f"--engine: {engine!r} — allowed: {', '.join(ENGINES)}")
 
 
 def summary_table(summary: Any, title: str) -> Any:

@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from sc2sim.atomic import check_output_dir
-from sc2sim.commands.common import finish_run, label_published, progress_bar, scenario_profile
+from sc2sim.api import scenario_profile
+from sc2sim.commands.common import finish_run, label_published, progress_bar
 from sc2sim.commands.options import DataDir, ProfileOpt, ProgressOpt, QuietOpt, ReportOpt, ScenarioArg
 from sc2sim.errors import ConfigError
 

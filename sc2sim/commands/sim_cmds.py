@@ -11,9 +11,11 @@ from typing import Optional
 
 import typer
 
+from sc2sim.api import scenario_profile
 from sc2sim.atomic import check_output_dir
-from sc2sim.commands.common import check_engine, finish_run, parse_samples, progress_bar, scenario_profile, warn_threads
+from sc2sim.commands.common import finish_run, parse_samples, progress_bar, warn_threads
 from sc2sim.commands.options import DataDir, EngineOpt, ProfileOpt, ProgressOpt, QuietOpt, Repeats, ReportOpt, ScenarioArg, Threads
+from sc2sim.sim import check_engine
 
 
 def run(

@@ -11,10 +11,12 @@ from typing import Optional
 
 import typer
 
+from sc2sim.api import scenario_profile
 from sc2sim.atomic import check_output_dir
-from sc2sim.commands.common import check_engine, finish_run, label_published, progress_bar, scenario_profile, warn_threads
+from sc2sim.commands.common import finish_run, label_published, progress_bar, warn_threads
 from sc2sim.commands.options import DataDir, EngineOpt, ProfileOpt, ProgressOpt, QuietOpt, Repeats, ReportOpt, ScenarioArg, Threads
 from sc2sim.errors import ConfigError
+from sc2sim.sim import check_engine
 
 
 def sweep(

@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from sc2sim.commands.common import scenario_profile
+from sc2sim.api import scenario_profile
 from sc2sim.commands.options import DataDir, ProfileOpt, ProgressOpt, Repeats, Threads
 from sc2sim.errors import ConfigError
 
@@ -41,7 +41,7 @@ def whatif(
     """
     from rich.console import Console
 
-    from sc2sim.config import load_yaml
+    from sc2sim.readers import load_yaml
     from sc2sim.points import expand
     from sc2sim.whatif import run_study, study_scenario, verdict_lines, write_study
 

@@ -181,7 +181,8 @@ def device_files() -> dict[str, Path]:
 
 @lru_cache(maxsize=64)
 def _load_cached(path: str, stamp: tuple) -> DeviceProfile:
-    from sc2sim.config import load_yaml, validate_mapping
+    from sc2sim.config import validate_mapping
+    from sc2sim.readers import load_yaml
 
     prof = validate_mapping(load_yaml(path), DeviceProfile, path, "a device profile (name, roles, compute, power, ...)")
     if prof.name != Path(path).stem:

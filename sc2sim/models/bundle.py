@@ -52,7 +52,7 @@ def save_bundle(name: str, model: Sc2Model, card: dict[str, Any], folder: Path |
 
 def read_card(name: str, folder: Path | None = None) -> dict[str, Any]:
     """The model card of a bundled model; a clear error naming ``sc2sim train`` when it is missing or broken."""
-    from sc2sim.config import load_json
+    from sc2sim.readers import load_json
 
     path = Path(folder or weights_dir()) / f"{name}.json"
     retrain = f"`sc2sim train {name.split('-')[0]}`"

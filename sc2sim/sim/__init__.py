@@ -11,9 +11,9 @@
 from sc2sim.sim.des import simulate_des
 from sc2sim.sim.exact import Times, lindley, simulate_exact
 from sc2sim.sim.plan import Plan, build_plan, manual_plan, split_profile
-from sc2sim.sim.runner import ENGINES, run_plan, simulate_scenario
+from sc2sim.sim.runner import ENGINES, check_engine, run_plan, simulate_scenario
 
 __all__ = [
     "simulate_des", "Times", "lindley", "simulate_exact", "Plan", "build_plan", "manual_plan", "split_profile",
-    "ENGINES", "run_plan", "simulate_scenario",
+    "ENGINES", "check_engine", "run_plan", "simulate_scenario",
 ]

@@ -28,10 +28,15 @@ from sc2sim.sim.policy import ADAPTIVE, adaptive_records, choice_mix, simulate_a
 ENGINES = ("auto", "simpy", "exact")
 
 
-def run_plan(plan: Plan, engine: str = "auto") -> tuple[Times, str]:
-    """Resolve one plan; returns the times and the engine actually used (``exact`` or ``simpy``)."""
+def check_engine(engine: str) -> None:
+    """ConfigError (naming ``--engine``) unless ``engine`` is one of :data:`ENGINES`."""
     if engine not in ENGINES:
         raise ConfigError(f"--engine: {engine!r} — allowed: {', '.join(ENGINES)}")
+
+
+def run_plan(plan: Plan, engine: str = "auto") -> tuple[Times, str]:
+    """Resolve one plan; returns the times and the engine actually used (``exact`` or ``simpy``)."""
+    check_engine(engine)
     if engine == "exact" or (engine == "auto" and plan.exact_ok):
         if not plan.exact_ok:
             raise ConfigError("--engine: 'exact' — this scenario couples requests (several devices sharing the "

@@ -44,7 +44,7 @@ from sc2sim.runs.points import POINTS_DIR
 from sc2sim.scenario import Scenario
 from sc2sim.sim.metrics import assemble
 from sc2sim.sim.plan import PipelineRows, capacity_key, link_capacity
-from sc2sim.sim.runner import simulate_point
+from sc2sim.sim.runner import check_engine, simulate_point
 
 FAIL_ENV = "SC2SIM_SWEEP_FAIL_POINTS"
 DELAY_ENV = "SC2SIM_SWEEP_TASK_DELAY_S"
@@ -140,10 +140,7 @@ def run_sweep(sc: Scenario, rows: dict[str, PipelineRows], out_dir: str | Path, 
     ``rows`` is ``split_profile(table, sc.pipelines, sc.samples)``. ``on_start(total, already_done)``
     is called once before any work, ``on_point(label)`` after each point is written.
     """
-    from sc2sim.sim.runner import ENGINES
-
-    if engine not in ENGINES:
-        raise ConfigError(f"--engine: {engine!r} — allowed: {', '.join(ENGINES)}")
+    check_engine(engine)
     if workers < 1:
         raise ConfigError(f"--workers: {workers} — must be at least 1")
     check_scheduler_address(scheduler)
