@@ -251,7 +251,7 @@ class ObjectiveSpec(_Strict):
         return Objective(self.minimize or "accuracy", self.latency, self.min_accuracy, self.accuracy_tolerance)
 
 
-DEFAULT_TIMING_SAMPLES = 300
+DEFAULT_TIMING_SAMPLES = 100
 """Samples whose stage times are measured at batch size 1 (bytes and accuracy use every profiled sample)."""
 
 

@@ -44,12 +44,39 @@ def test_measure_pipeline_adds_counts_and_timing_protocol(fmnist_test):
     from sc2sim.profiling.timing import Protocol
 
     pipe = build_pipeline("local:light")
-    df = measure_pipeline(pipe, fmnist_test.head(6), repeats=2, timed=4, protocol=Protocol(repeats=2, max_passes=2))
+    df = measure_pipeline(pipe, fmnist_test.head(6), timed=4, protocol=Protocol(rounds=2, max_rounds=2))
     assert set(COUNT_COLUMNS) <= set(df.columns)
     assert df["mobile_ops"].iloc[0] > df["mobile_kernels"].iloc[0] > 5 and df["edge_ops"].iloc[0] == 0
     assert df["mobile_ms"].notna().sum() == 4 and (df["mobile_ms"].dropna() > 0).all()
     t = df.attrs["timing"]
-    assert 1 <= t["passes"] <= 2 and t["clock"] == "thread CPU time" and t["ci"] >= 0
+    assert t["rounds"] == 2 and t["clock"] == "thread CPU time" and t["ci"] >= 0
+
+
+def test_pipelines_profiled_together_match_one_at_a_time(fmnist_test):
+    """Side-by-side quality passes (threads) and interleaved timing rounds give each pipeline the
+    same bytes and predictions as profiling it alone, serially."""
+    import numpy as np
+    import pytest
+
+    from sc2sim.pipelines import build_pipeline
+    from sc2sim.profiling.measure import measure_pipelines, quality_passes
+    from sc2sim.profiling.timing import Protocol
+
+    names = ["local:light", "offload:jpeg?quality=30", "split:sc2?beta=0.003", "offload:png"]
+    pipes = [build_pipeline(n) for n in names]
+    data = fmnist_test.head(40)
+    serial = quality_passes(pipes, data.images, workers=1)
+    threaded = quality_passes(pipes, data.images, workers=3)
+    for (pa, ya), (pb, yb) in zip(serial, threaded):
+        assert pa == pb and np.array_equal(ya, yb)
+    frames = measure_pipelines(pipes, data, timed=5, protocol=Protocol(rounds=1, max_rounds=3), workers=2)
+    assert [f["pipeline"].iloc[0] for f in frames] == names
+    for f, (payloads, preds) in zip(frames, serial):
+        assert f["payload_bytes"].tolist() == [len(x) for x in payloads] and np.array_equal(f["pred"], preds)
+        assert f["mobile_ms"].notna().sum() == 5 and (f["batch1_pred"].dropna().to_numpy() == preds[:5]).all()
+        assert 1 <= f.attrs["timing"]["rounds"] <= 3 and f.attrs["timing"]["pipelines_interleaved"] == 4
+    with pytest.raises(ValueError, match="rounds"):
+        Protocol(rounds=0)
 
 
 def test_predict_arch_json_and_table(capsys):

@@ -30,7 +30,7 @@ def test_columns_rows_and_metadata(table):
     meta = table.attrs["sc2sim"]
     assert meta["threads"] == 1 and meta["repeats"] == 1 and meta["samples"] == N and meta["host"]
     assert meta["load_before"]["cores"] >= 1 and set(meta["timing"]) == set(NAMES)
-    assert all(t["clock"] == "thread CPU time" and t["passes"] >= 1 for t in meta["timing"].values())
+    assert all(t["clock"] == "thread CPU time" and t["rounds"] >= 1 for t in meta["timing"].values())
     assert (table["mobile_ms"] >= table["mobile_encode_ms"]).all() and (table["edge_ms"] >= table["edge_decode_ms"]).all()
 
 
@@ -66,7 +66,7 @@ def test_rerun_comes_from_cache_and_a_smaller_request_is_served_by_it(table, mon
     def boom(*a, **k):
         raise AssertionError("measured again despite the cache")
 
-    monkeypatch.setattr(ensure_mod, "measure_pipeline", boom)
+    monkeypatch.setattr(ensure_mod, "measure_pipelines", boom)
     again = ensure_profile(NAMES, N, repeats=1, progress=False)
     assert again.drop(columns=[]).equals(table)
     assert len(ensure_profile(NAMES[:1], 40, repeats=1, progress=False)) == 40

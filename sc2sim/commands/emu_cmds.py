@@ -58,7 +58,7 @@ def emulate(
     err = Console(stderr=True)
     for note in emulation_notes(sc, points):
         err.print(f"[yellow]note:[/] {note}")
-    table, source = scenario_profile(sc, profile, repeats=3, threads=1, data_dir=data_dir, progress=progress)
+    table, source = scenario_profile(sc, profile, repeats=2, threads=1, data_dir=data_dir, progress=progress)
     opts = EmuOptions(backend=backend, congestion=None if congestion == "system" else congestion, edge_threads=edge_threads)
     networked = sum(not is_local(n) for n in sc.pipelines)
     with progress_bar("emulate", err, progress) as bar:

@@ -62,7 +62,7 @@ def profile(
     weights: Optional[str] = typer.Option(None, "--weights", help="none: architecture-only profiling: every pipeline "
                                           "gets weights=none (untrained); times and FLOPs are measured, bytes and "
                                           "accuracy come from each pipeline's rate-accuracy card point (&point=K)."),
-    repeats: int = typer.Option(3, help="Timing repeats per sample and stage; the median is kept."),
+    repeats: int = typer.Option(2, min=1, help="Timing rounds per sample, at least (each round times every sample of every pipeline once; the per-sample minimum is kept; rounds go on until the stage medians settle, up to 6)."),
     threads: int = typer.Option(1, help="torch threads while timing (1 models a single mobile core)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Ignore and overwrite cached profiles."),
 ) -> None:

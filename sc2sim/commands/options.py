@@ -1,6 +1,6 @@
 """Command-line options that several commands share, declared once (Typer ``Annotated`` aliases).
 
-Use as ``repeats: Repeats = 3``: the default stays at the parameter, the flag and help text here.
+Use as ``repeats: Repeats = 2``: the default stays at the parameter, the flag and help text here.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import typer
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML (see scenarios/).")]
 ProfileOpt = Annotated[Optional[Path], typer.Option("--profile", help="Use this profile table (Parquet) instead of profiling.")]
 EngineOpt = Annotated[str, typer.Option("--engine", help="auto | simpy | exact (auto: exact where no requests interact).")]
-Repeats = Annotated[int, typer.Option(help="Timing repeats per sample when profiling.")]
+Repeats = Annotated[int, typer.Option(min=1, help="Timing rounds per sample when profiling, at least (the per-sample minimum is kept; more rounds follow until the stage medians settle, up to 6).")]
 Threads = Annotated[int, typer.Option(help="torch threads when profiling.")]
 DataDir = Annotated[Optional[str], typer.Option("--data-dir", help="Dataset folder when profiling.")]
 ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")]

@@ -23,7 +23,7 @@ def run(
     out: Path = typer.Option(..., "--out", help="Folder for requests.parquet, summary.csv, summary.json."),
     profile: ProfileOpt = None,
     engine: EngineOpt = "auto",
-    repeats: Repeats = 3,
+    repeats: Repeats = 2,
     threads: Threads = 1,
     data_dir: DataDir = None,
     progress: ProgressOpt = True,

@@ -28,7 +28,7 @@ def sweep(
     processes: bool = typer.Option(True, "--processes/--no-processes", help="LocalCluster workers as processes (default) or threads in this process."),
     connect_timeout: float = typer.Option(10.0, "--connect-timeout", help="Seconds to wait for --scheduler."),
     engine: EngineOpt = "auto",
-    repeats: Repeats = 3,
+    repeats: Repeats = 2,
     threads: Threads = 1,
     data_dir: DataDir = None,
     progress: ProgressOpt = True,

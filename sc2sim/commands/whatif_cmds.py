@@ -27,7 +27,7 @@ def whatif(
     requests: Optional[int] = typer.Option(None, "--requests", help="Simulated requests per cell and pipeline."),
     samples: Optional[int] = typer.Option(None, "--samples", help="Test samples to profile (default: the scenario's, or 1000)."),
     profile: ProfileOpt = None,
-    repeats: Repeats = 3,
+    repeats: Repeats = 2,
     threads: Threads = 1,
     data_dir: DataDir = None,
     weights: Optional[str] = typer.Option(None, "--weights", help="none: architecture-only what-if: every pipeline "

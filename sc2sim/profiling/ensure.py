@@ -10,7 +10,7 @@ import pandas as pd
 from sc2sim.data import load_dataset
 from sc2sim.pipelines import build_pipeline
 from sc2sim.profiling.architecture import apply_published
-from sc2sim.profiling.measure import COUNT_COLUMNS, measure_pipeline
+from sc2sim.profiling.measure import COUNT_COLUMNS, measure_pipelines
 from sc2sim.profiling.table import base_meta, cache_dir, cache_key, read_profile
 from sc2sim.profiling.timing import Protocol, busy_note, host_load, pinned_threads
 from sc2sim.tables import write_table
@@ -18,7 +18,7 @@ from sc2sim.ui import progress_bar
 
 
 def ensure_profile(pipelines: list[str], samples: int | None, dataset: str = "fashion-mnist", data_dir: str | None = None,
-                   repeats: int = 3, threads: int = 1, progress: bool = True, use_cache: bool = True,
+                   repeats: int = 2, threads: int = 1, progress: bool = True, use_cache: bool = True,
                    timed: int | None = None, idle_gap_ms: float = 0.0) -> pd.DataFrame:
     """Profile table (one row per pipeline x sample) for the first ``samples`` test samples (None: all).
 
@@ -54,17 +54,17 @@ def ensure_profile(pipelines: list[str], samples: int | None, dataset: str = "fa
         timing[str(frame["pipeline"].iloc[0])] = dict(frame.attrs.get("sc2sim", {}).get("timing", {}), cached=True)
     load_before = load_after = None
     if todo:
-        protocol = Protocol(threads=threads, repeats=repeats)
+        protocol = Protocol(threads=threads, rounds=repeats, max_rounds=max(repeats, Protocol.max_rounds))
         load_before = host_load()
         with pinned_threads(threads), progress_bar("profile", (n + k) * len(todo), progress) as bar:
-            for pipe, path in todo:
-                bar.update(0, info=pipe.name)
-                df = measure_pipeline(pipe, data, repeats, timed=k, on_sample=lambda m: bar.update(0, advance=m),
-                                      idle_gap_ms=idle_gap_ms, protocol=protocol)
-                timing[pipe.name] = dict(df.attrs.pop("timing"), load_before=load_before, load_after=host_load())
-                write_table(df, path, base_meta(dataset, repeats, threads) | {"timed_samples": k, "idle_gap_ms": idle_gap_ms,
-                                                                               "timing": timing[pipe.name]})
-                frames.append(df)
+            bar.update(0, info=", ".join(p.name for p, _ in todo))
+            dfs = measure_pipelines([p for p, _ in todo], data, timed=k, protocol=protocol,
+                                    on_sample=lambda m: bar.update(0, advance=m), idle_gap_ms=idle_gap_ms)
+        for (pipe, path), df in zip(todo, dfs):
+            timing[pipe.name] = dict(df.attrs.pop("timing"), load_before=load_before, load_after=host_load())
+            write_table(df, path, base_meta(dataset, repeats, threads) | {"timed_samples": k, "idle_gap_ms": idle_gap_ms,
+                                                                           "timing": timing[pipe.name]})
+            frames.append(df)
         load_after = host_load()
         note = busy_note(load_before, load_after)
         if note:

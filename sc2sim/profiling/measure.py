@@ -1,18 +1,19 @@
 """Run one pipeline on real samples: payload bytes, prediction, host stage times and stage counts.
 
-Profiling is two passes over the test samples:
+Profiling is two passes over the test samples, for all the pipelines being profiled together:
 
-1. **Bytes and accuracy, every sample.** :meth:`Pipeline.mobile_batch` and :meth:`Pipeline.edge_batch`
-   run the pipeline on batches (torch may use every core: nothing is timed). Every payload is real
-   bytes that the edge decodes and classifies, so ``payload_bytes``, ``pred`` and ``correct`` are
-   measured on each sample.
-2. **Stage times, the first ``timed`` samples**, by the protocol of :mod:`sc2sim.profiling.timing`
-   (thread CPU time with one thread, warm-up, per-sample minimum over repeats, passes over the
-   samples until the stage medians are stable). Each stage (mobile compute, encode, decode, edge compute) is timed
+1. **Bytes and accuracy, every sample** (:func:`quality_passes`). :meth:`Pipeline.mobile_batch` and
+   :meth:`Pipeline.edge_batch` run each pipeline on batches, one pipeline per core side by side
+   (nothing is timed). Every payload is real bytes that the edge decodes and classifies, so
+   ``payload_bytes``, ``pred`` and ``correct`` are measured on each sample.
+2. **Stage times, the first ``timed`` samples** (:func:`timing_rounds`), by the protocol of
+   :mod:`sc2sim.profiling.timing` (thread CPU time with one thread, warm-up, rounds that run every
+   sample of every pipeline once, per-sample minimum over rounds, rounds until the stage medians are
+   stable). Each stage (mobile compute, encode, decode, edge compute) is timed
    at batch size 1. ``mobile_ms`` is compute + encode, ``edge_ms`` is decode + compute;
    ``mobile_encode_ms`` and ``edge_decode_ms`` are the codec parts. Samples beyond ``timed`` have
    NaN times (not measured): the simulator draws a request's times from the timed samples.
-   With ``idle_gap_ms`` > 0 the CPU idles that long before every repeat, so each repeat starts like
+   With ``idle_gap_ms`` > 0 the CPU idles that long before every run, so each run starts like
    an isolated request rather than straight after the previous one (BENCHMARKS.md section 6).
 
 The compute parts of both stages are also counted once (:func:`sc2sim.profiling.counting.count_work`):
@@ -21,15 +22,17 @@ The compute parts of both stages are also counted once (:func:`sc2sim.profiling.
 
 Batched and batch-1 convolutions may round the last float bit differently, so a pipeline that sends
 raw or min-max-quantised features (``split:naive``) can produce slightly different bytes at batch 1.
-The timing pass records its own payload length and prediction in ``batch1_payload_bytes`` and
+The timing rounds record their own payload length and prediction in ``batch1_payload_bytes`` and
 ``batch1_pred`` (NaN where not timed), so that difference is measured, not hidden. Every timing
-repeat must produce the same bytes.
+run must produce the same bytes.
 """
 
 from __future__ import annotations
 
 import os
 import time
+import threading
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -76,87 +79,149 @@ def stage_params(pipe: Pipeline) -> tuple[int, int]:
     return count(mods["mobile"]), count(mods["edge"])
 
 
-def quality_pass(pipe: Pipeline, images: np.ndarray, on_sample: Callable[[int], None] | None = None
-                 ) -> tuple[list[bytes], np.ndarray]:
-    """Payloads and predictions of every image, in batches, with torch on every core (untimed)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(os.cpu_count() or 1)
-    payloads: list[bytes] = []
-    preds = []
+def _batches(images: np.ndarray) -> list[slice]:
     per_image = int(np.prod(images.shape[1:])) or 1
     size = max(1, min(250, PIXELS_PER_BATCH // per_image))
+    return [slice(i, i + size) for i in range(0, len(images), size)]
+
+
+def _run_batch(pipe: Pipeline, images: np.ndarray) -> tuple[list[bytes], np.ndarray]:
+    with torch.no_grad():
+        payloads = pipe.mobile_batch(images)
+        return payloads, np.asarray(pipe.edge_batch(payloads), np.int64)
+
+
+def quality_passes(pipes: list[Pipeline], images: np.ndarray, on_sample: Callable[[int], None] | None = None,
+                   workers: int | None = None) -> list[tuple[list[bytes], np.ndarray]]:
+    """Payloads and predictions of every image for every pipeline, in batches (untimed).
+
+    ``workers`` threads (default: one per core), each running torch with one intra-op thread: aten
+    releases the GIL, so batches of different pipelines run side by side on the cores, which scales
+    better on small 28x28 batches than one pipeline at a time with intra-op threads (1.76x against
+    1.30x on 2 cores, BENCHMARKS.md section 5) and does not oversubscribe a core another process is
+    using. A pipeline is never used by two threads at once; a free thread takes the next batch of
+    the free pipeline with the most batches left, so all pipelines finish at about the same time."""
+    spans = _batches(images)
+    out: list[list] = [[None] * len(spans) for _ in pipes]
+    left = [list(range(len(spans))) for _ in pipes]
+    busy = [False] * len(pipes)
+    cond = threading.Condition()
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        while True:
+            with cond:
+                while True:
+                    free = [i for i, rest in enumerate(left) if rest and not busy[i]]
+                    if errors or not any(left) or free:
+                        break
+                    cond.wait()
+                if errors or not free:
+                    return
+                i = max(free, key=lambda j: len(left[j]))
+                busy[i], j = True, left[i].pop(0)
+            try:
+                out[i][j] = _run_batch(pipes[i], images[spans[j]])
+                if on_sample:
+                    on_sample(len(out[i][j][0]))
+            except BaseException as e:  # noqa: BLE001  (re-raised in the caller's thread)
+                errors.append(e)
+            with cond:
+                busy[i] = False
+                cond.notify_all()
+
+    n = max(1, min(int(workers or os.cpu_count() or 1), len(pipes)))
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
     try:
-        for i in range(0, len(images), size):
-            batch = pipe.mobile_batch(images[i : i + size])
-            payloads += batch
-            preds.append(pipe.edge_batch(batch))
-            if on_sample:
-                on_sample(len(batch))
+        threads = [threading.Thread(target=worker, name=f"sc2sim-quality-{w}", daemon=True) for w in range(n - 1)]
+        for t in threads:
+            t.start()
+        worker()
+        for t in threads:
+            t.join()
     finally:
         torch.set_num_threads(old)
-    return payloads, np.concatenate(preds) if preds else np.zeros(0, np.int64)
+    if errors:
+        raise errors[0]
+    return [([b for pl, _ in parts for b in pl], np.concatenate([y for _, y in parts]) if parts else np.zeros(0, np.int64))
+            for parts in out]
 
 
-def timing_pass(pipe: Pipeline, images: np.ndarray, repeats: int, on_sample: Callable[[int], None] | None = None,
-                idle_gap_ms: float = 0.0, protocol: Protocol | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-    """Stage times ``(k, 4)`` in ms (mobile compute, encode, decode, edge compute) at batch size 1 by the
-    timing protocol, the batch-1 payload lengths and predictions, and what the protocol did (passes,
-    final bootstrap interval). torch threads as the caller set them; with ``idle_gap_ms``, sleep that
-    long before each repeat (an idle CPU, as between isolated requests)."""
-    proto = protocol or Protocol(repeats=repeats)
-    clock = proto.clock()
+@dataclass
+class _Timed:
+    """One pipeline's running state in :func:`timing_rounds`."""
+
+    pipe: Pipeline
+    best: np.ndarray
+    first: list[bytes]
+    preds: np.ndarray
+    medians: np.ndarray | None = None
+
+
+def _time_sample(t: _Timed, i: int, image: np.ndarray, clock: Callable[[], int], first_run: bool, keep: bool) -> None:
+    pipe = t.pipe
+    x, t0 = timed_ms(pipe.mobile_compute, image, clock)
+    p, t1 = timed_ms(pipe.encode, x, clock)
+    if first_run:
+        t.first[i] = p
+    elif p != t.first[i]:
+        raise RuntimeError(f"{pipe.name}: sample {i} encoded to different bytes on a later run")
+    z, t2 = timed_ms(pipe.decode, p, clock)
+    t.preds[i], t3 = timed_ms(pipe.edge_compute, z, clock)
+    if keep:
+        t.best[i] = np.minimum(t.best[i], (t0, t1, t2, t3))
+
+
+def timing_rounds(pipes: list[Pipeline], images: np.ndarray, protocol: Protocol,
+                  on_sample: Callable[[int], None] | None = None, idle_gap_ms: float = 0.0
+                  ) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], dict[str, Any]]:
+    """Stage times at batch size 1 of every pipeline on ``images`` by the timing protocol (rounds).
+
+    Returns, per pipeline, ``(times (k, 4) ms: mobile compute, encode, decode, edge compute; batch-1
+    payload lengths; batch-1 predictions)``, and what the protocol did (rounds, final bootstrap
+    interval, last move). The first ``protocol.warmup`` rounds are run but not kept. torch threads
+    as the caller set them; with ``idle_gap_ms``, sleep that long before each run (an idle CPU, as
+    between isolated requests)."""
+    clock = protocol.clock()
     k = len(images)
-    best = np.full((k, 4), np.inf)
-    nbytes = np.zeros(k, np.int64)
-    preds = np.zeros(k, np.int64)
-    first: list[bytes] = [b""] * k
-    for _ in range(proto.warmup if k else 0):
-        pipe.edge(pipe.mobile(images[0]))  # lazy init, allocator, codec tables, library primitives
-    passes, ci, medians = 0, 0.0, None
-    while k:
-        for i in range(k):
-            for r in range(proto.repeats):
+    state = [_Timed(p, np.full((k, 4), np.inf), [b""] * k, np.zeros(k, np.int64)) for p in pipes]
+    rounds, runs, ci, moved = 0, 0, 0.0, np.inf
+    while k and state:
+        keep = runs >= protocol.warmup
+        for t in state:
+            for i in range(k):
                 if idle_gap_ms > 0:
                     time.sleep(idle_gap_ms / 1e3)
-                x, t0 = timed_ms(pipe.mobile_compute, images[i], clock)
-                p, t1 = timed_ms(pipe.encode, x, clock)
-                if passes == r == 0:
-                    first[i] = p
-                elif p != first[i]:
-                    raise RuntimeError(f"{pipe.name}: sample {i} encoded to different bytes on repeat {r}")
-                z, t2 = timed_ms(pipe.decode, p, clock)
-                preds[i], t3 = timed_ms(pipe.edge_compute, z, clock)
-                best[i] = np.minimum(best[i], (t0, t1, t2, t3))
-            nbytes[i] = len(first[i])
-            if on_sample and passes == 0:
-                on_sample(1)
-        passes += 1
-        stage = np.stack([best[:, 0] + best[:, 1], best[:, 2] + best[:, 3]], axis=1)
-        new_medians = np.median(stage, axis=0)
-        ci = max(bootstrap_rel_ci(stage[:, 0]), bootstrap_rel_ci(stage[:, 1]))
-        moved = (np.inf if medians is None else
-                 float(np.max(np.abs(new_medians - medians) / np.maximum(new_medians, 1e-9))))
-        medians = new_medians
-        if (passes >= proto.min_passes and moved <= proto.target_ci / 2) or passes >= proto.max_passes:
+                _time_sample(t, i, images[i], clock, runs == 0, keep)
+                if on_sample and runs == 0:
+                    on_sample(1)
+        runs += 1
+        if not keep:
+            continue
+        rounds += 1
+        moved, ci = 0.0, 0.0
+        for t in state:
+            stage = np.stack([t.best[:, 0] + t.best[:, 1], t.best[:, 2] + t.best[:, 3]], axis=1)
+            new = np.median(stage, axis=0)
+            ci = max(ci, bootstrap_rel_ci(stage[:, 0]), bootstrap_rel_ci(stage[:, 1]))
+            moved = max(moved, np.inf if t.medians is None else
+                        float(np.max(np.abs(new - t.medians) / np.maximum(new, 1e-9))))
+            t.medians = new
+        if (rounds >= protocol.rounds and moved <= protocol.target_ci / 2) or rounds >= protocol.max_rounds:
             break
-    return best, nbytes, preds, {"passes": passes, "ci": round(ci, 4), "last_move": round(moved, 4), "clock": proto.clock_name,
-                                 "repeats_per_pass": proto.repeats, "estimator": "per-sample minimum, stage median"}
+    out = [(t.best, np.array([len(b) for b in t.first], np.int64), t.preds) for t in state]
+    return out, {"rounds": rounds, "warmup_rounds": min(runs, protocol.warmup), "ci": round(ci, 4),
+                 "last_move": round(float(moved), 4), "clock": protocol.clock_name, "min_rounds": protocol.rounds,
+                 "pipelines_interleaved": len(state), "estimator": "per-sample minimum over rounds, stage median"}
 
 
-def measure_pipeline(pipe: Pipeline, data: ImageSet, repeats: int = 3, timed: int | None = None,
-                     on_sample: Callable[[int], None] | None = None, idle_gap_ms: float = 0.0,
-                     protocol: Protocol | None = None) -> pd.DataFrame:
-    """Profile ``pipe`` on every sample of ``data`` (bytes, predictions) and time the first ``timed``
-    samples (all when None): one row per sample with the columns of :data:`COLUMNS` and
-    :data:`COUNT_COLUMNS`; ``df.attrs["timing"]`` says what the timing protocol did.
-
-    ``on_sample(k)`` is called as work advances, ``k`` samples at a time; the total is
-    ``len(data) + min(timed, len(data))``.
-    """
+def _profile_frame(pipe: Pipeline, data: ImageSet, k: int, quality: tuple[list[bytes], np.ndarray],
+                   timed: tuple[np.ndarray, np.ndarray, np.ndarray]) -> pd.DataFrame:
+    """One pipeline's profile rows (:data:`COLUMNS` + :data:`COUNT_COLUMNS`) from its two passes."""
+    payloads, preds = quality
+    t_k, b1_bytes, b1_preds = timed
     n = len(data)
-    k = n if timed is None else min(int(timed), n)
-    payloads, preds = quality_pass(pipe, data.images, on_sample)
-    t_k, b1_bytes, b1_preds, timing = timing_pass(pipe, data.images[:k], repeats, on_sample, idle_gap_ms, protocol)
     times = np.full((n, 4), np.nan)
     times[:k] = t_k
     batch1_bytes, batch1_pred = np.full(n, np.nan), np.full(n, np.nan)
@@ -165,7 +230,7 @@ def measure_pipeline(pipe: Pipeline, data: ImageSet, repeats: int = 3, timed: in
     mparams, eparams = stage_params(pipe)
     mwork, ework = stage_work(pipe, data.images[0])
     labels = data.labels.astype(np.int64)
-    df = pd.DataFrame({
+    return pd.DataFrame({
         "pipeline": pipe.name, "strategy": pipe.strategy, "sample": np.arange(n), "label": labels, "pred": preds,
         "correct": preds == labels, "payload_bytes": np.array([len(p) for p in payloads], np.int64),
         "payload_only_bytes": np.array([pipe.payload_only(p) for p in payloads], np.int64),
@@ -175,5 +240,32 @@ def measure_pipeline(pipe: Pipeline, data: ImageSet, repeats: int = 3, timed: in
         "batch1_payload_bytes": batch1_bytes, "batch1_pred": batch1_pred,
         **{f"{side}_{c}": np.int64(getattr(w, c)) for side, w in (("mobile", mwork), ("edge", ework)) for c in WORK_COUNTS},
     })[COLUMNS + COUNT_COLUMNS]
-    df.attrs["timing"] = timing
-    return df
+
+
+def measure_pipelines(pipes: list[Pipeline], data: ImageSet, timed: int | None = None, protocol: Protocol | None = None,
+                      on_sample: Callable[[int], None] | None = None, idle_gap_ms: float = 0.0,
+                      workers: int | None = None) -> list[pd.DataFrame]:
+    """Profile every pipeline on every sample of ``data`` (bytes, predictions; :func:`quality_passes`)
+    and time the first ``timed`` samples (all when None) of all of them together
+    (:func:`timing_rounds`): one frame per pipeline, one row per sample, with the columns of
+    :data:`COLUMNS` and :data:`COUNT_COLUMNS`; ``df.attrs["timing"]`` says what the protocol did.
+
+    ``on_sample(k)`` is called as work advances, ``k`` samples at a time; the total is
+    ``len(pipes) * (len(data) + min(timed, len(data)))``.
+    """
+    proto = protocol or Protocol()
+    k = len(data) if timed is None else min(int(timed), len(data))
+    quality = quality_passes(pipes, data.images, on_sample, workers)
+    timed_out, info = timing_rounds(pipes, data.images[:k], proto, on_sample, idle_gap_ms)
+    frames = []
+    for pipe, q, t in zip(pipes, quality, timed_out):
+        df = _profile_frame(pipe, data, k, q, t)
+        df.attrs["timing"] = dict(info)
+        frames.append(df)
+    return frames
+
+
+def measure_pipeline(pipe: Pipeline, data: ImageSet, timed: int | None = None, protocol: Protocol | None = None,
+                     on_sample: Callable[[int], None] | None = None, idle_gap_ms: float = 0.0) -> pd.DataFrame:
+    """:func:`measure_pipelines` for one pipeline."""
+    return measure_pipelines([pipe], data, timed, protocol, on_sample, idle_gap_ms)[0]

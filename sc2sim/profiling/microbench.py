@@ -32,17 +32,24 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize(device)
 
 
-def best_ms(fn: Callable[[], object], device: str = "cpu", repeats: int = 5, inner: int = 1, warmup: int = 1) -> float:
-    """Best (minimum) mean time per call (ms) over ``repeats`` rounds of ``inner`` calls.
+def best_ms(fn: Callable[[], object], device: str = "cpu", repeats: int = 5, inner: int = 1, warmup: int = 1,
+            min_s: float = 0.25) -> float:
+    """Best (minimum) mean time per call (ms) over at least ``repeats`` rounds of ``inner`` calls.
 
     CPU: this thread's CPU time (other processes' slices excluded); GPU: wall time of a
-    synchronised round. The minimum discards one-sided noise (caches, contention)."""
+    synchronised round. At least ``warmup`` calls and ``min_s`` / 2 seconds of warm-up first, then
+    rounds until there are ``repeats`` of them and ``min_s`` seconds have passed: a fast stage gets
+    hundreds of rounds, and the first stretch of a process (30-80 % slower on this host: BENCHMARKS.md
+    section 9) is never timed. The minimum discards one-sided noise (caches, contention)."""
     clock = time.thread_time_ns if device == "cpu" else time.perf_counter_ns
-    for _ in range(warmup):
+    start, done = time.perf_counter(), 0
+    while done < warmup or time.perf_counter() - start < min_s / 2:
         fn()
+        done += 1
     _sync(device)
-    out = []
-    for _ in range(repeats):
+    out: list[float] = []
+    start = time.perf_counter()
+    while len(out) < repeats or time.perf_counter() - start < min_s:
         t0 = clock()
         for _ in range(inner):
             fn()

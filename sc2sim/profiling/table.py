@@ -19,7 +19,7 @@ import pandas as pd
 
 from sc2sim.tables import read_table, write_table
 
-VERSION = 4  # 4: stage counts (ops, bytes, ...) and the timing protocol of sc2sim.profiling.timing
+VERSION = 5  # 4: stage counts (ops, bytes, ...) and the timing protocol; 5: interleaved rounds (sc2sim.profiling.timing)
 
 
 def cache_dir() -> Path:
@@ -62,4 +62,4 @@ def base_meta(dataset: str, repeats: int, threads: int) -> dict[str, Any]:
 
     return {"dataset": dataset, "repeats": repeats, "threads": threads, "host": host_id(),
             "torch": torch.__version__, "batch_size": 1, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "time_unit": "ms (median over repeats)", "sc2sim_profile_version": VERSION}
+            "time_unit": "ms (per-sample minimum over timing rounds)", "sc2sim_profile_version": VERSION}

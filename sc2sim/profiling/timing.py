@@ -5,15 +5,22 @@
 2. **Clock.** With one thread, the calling thread's CPU time (``time.thread_time_ns``): the time
    slices other processes take on a shared machine are not counted. With several threads, wall
    time (``time.perf_counter_ns``; CPU time would add the threads up).
-3. **Warm-up** calls first (lazy initialisation, allocator, library primitive caches).
-4. **Estimator.** Noise on a busy machine only ever adds time (cache and memory-bandwidth
-   contention, frequency changes), so each sample's estimate is the **minimum** over its repeats;
-   a stage's time is then the median over samples.
-5. **Repeats until stable.** Each pass over the samples adds ``repeats`` repeats per sample (lowering
-   the per-sample minima); passes continue until a pass moves every stage median by less than
-   half of ``target_ci`` (2 %), at least ``min_passes`` and at most ``max_passes``. The 95 %
-   bootstrap interval of each stage median over the samples (:func:`bootstrap_rel_ci`) is
-   recorded with it (it measures how much the samples differ, which more repeats do not change).
+3. **Warm-up round.** The first round (below) runs everything once untimed: lazy initialisation,
+   allocator, library primitive caches, and the first seconds of a process, whose runs were 30-80 %
+   slower than the later ones on this host (BENCHMARKS.md section 9).
+4. **Rounds, interleaved.** A round runs every timed sample of every pipeline being profiled once,
+   pipeline after pipeline; the next round starts over. So the runs of one sample are a whole round
+   apart (seconds): a slow spell of the host (another process, a frequency change, the first seconds
+   of a process) lands on one run of each sample it covers and on every pipeline alike, instead of
+   on all repeats of one pipeline (BENCHMARKS.md section 9, reproducibility).
+5. **Estimator.** Noise on a busy machine only ever adds time (cache and memory-bandwidth
+   contention, frequency changes), so each sample's estimate is the **minimum** over its rounds;
+   a stage's time is then the median over samples. At least ``rounds`` kept rounds after the
+   ``warmup`` rounds; rounds continue
+   until a round moves every stage median of every pipeline by less than half of ``target_ci``
+   (1 %), at most ``max_rounds``. The 95 % bootstrap interval of each stage median over the samples
+   (:func:`bootstrap_rel_ci`) is recorded with it (it measures how much the samples differ, which
+   more rounds do not change).
 6. **Load recorded.** :func:`host_load` (the 1-minute load average over the cores) is recorded
    before and after, and :func:`busy_note` gives one line when the host was busy. That is a note,
    not a failure: CPU time excludes other processes' slices but not their effect on shared caches.
@@ -30,7 +37,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 TARGET_CI = 0.02
-"""Stability target (relative): passes stop when a pass moves every stage median by less than half of it."""
+"""Stability target (relative): rounds stop when a round moves every stage median by less than half of it."""
 BUSY_LOAD = 0.75
 """Load average per core above which the host counts as busy while timing."""
 
@@ -41,10 +48,13 @@ class Protocol:
 
     threads: int = 1
     warmup: int = 1
-    repeats: int = 3
+    rounds: int = 2
     target_ci: float = TARGET_CI
-    min_passes: int = 2
-    max_passes: int = 4
+    max_rounds: int = 6
+
+    def __post_init__(self) -> None:
+        if self.rounds < 1 or self.max_rounds < self.rounds:
+            raise ValueError(f"timing protocol: rounds must be >= 1 and <= max_rounds, got {self.rounds}, {self.max_rounds}")
 
     def clock(self) -> Callable[[], int]:
         """The clock (ns) this protocol times with."""
