@@ -44,9 +44,12 @@ W            := sc2sim/weights
 STUDENT_BETAS := 0.0003 0.001 0.003 0.01 0.03
 RES_BETAS     := 0.1
 FRANKEN_BETAS := 0.003
+E2E_BETAS     := 0.05
+E2E5_BETAS    := 0.1
 CODEC_LMBDAS  := 0.0008 0.0025 0.0067 0.015 0.03 0.05
 weights: $(W)/teacher.pt $(W)/light.pt $(STUDENT_BETAS:%=$(W)/student-beta%.pt) $(CODEC_LMBDAS:%=$(W)/codec-lmbda%.pt) \
-         $(RES_BETAS:%=$(W)/student-res-beta%.pt) $(FRANKEN_BETAS:%=$(W)/student-franken-beta%.pt)
+         $(RES_BETAS:%=$(W)/student-res-beta%.pt) $(FRANKEN_BETAS:%=$(W)/student-franken-beta%.pt) \
+         $(E2E_BETAS:%=$(W)/student-e2e-beta%.pt) $(E2E5_BETAS:%=$(W)/student-e2e-beta%.pt)
 $(W)/teacher.pt $(W)/light.pt: | $(STAMP)
 	$(VENV)/bin/sc2sim train $(basename $(notdir $@))
 $(W)/student-beta%.pt: $(W)/teacher.pt
@@ -55,6 +58,9 @@ $(W)/student-res-beta%.pt: $(W)/teacher.pt
 	$(VENV)/bin/sc2sim train student --arch res --beta $* --threads 1
 $(W)/student-franken-beta%.pt: $(W)/teacher.pt
 	$(VENV)/bin/sc2sim train student --arch franken --beta $* --threads 1
+# arch e2e starts from student-beta0.003; its recipe is 12 end-to-end epochs, the E2E5 ones ran 5 (their cards say so)
+$(W)/student-e2e-beta%.pt: $(W)/student-beta0.003.pt
+	$(VENV)/bin/sc2sim train student --arch e2e --beta $* --threads 1 $(if $(filter $*,$(E2E5_BETAS)),--epochs 5)
 $(W)/codec-lmbda%.pt: $(W)/teacher.pt
 	$(VENV)/bin/sc2sim train codec --lmbda $* --threads 1
 

@@ -5,7 +5,8 @@ Device: the student's encoder, then compressai's ``EntropyBottleneck.compress`` 
 ``arch`` picks the architecture and recipe (see :data:`sc2sim.train.student.ARCHS`): ``gdn`` (the
 SC2 paper's GDN encoder, feature matching then KD with the encoder frozen), ``res`` (a residual
 ReLU encoder trained end to end with KD and the rate term), ``franken`` (FrankenSplit: residual
-encoder, saliency-weighted feature matching, the frozen teacher tail). Bundled students:
+encoder, saliency-weighted feature matching, the frozen teacher tail), ``e2e`` (the bundled gdn
+student of beta 0.003 plus an end-to-end stage, encoder unfrozen, at rate weight B). Bundled students:
 ``sc2sim/weights/student-beta<B>.pt`` (gdn) and ``student-<A>-beta<B>.pt``;
 ``sc2sim train student --arch A --beta B`` makes a new one.
 """
@@ -33,7 +34,8 @@ class EntropicStudentSplit(Pipeline):
     strategy = "split"
     PARAMS = {"beta": Param(float, 0.003, "the rate weight of a bundled student (see sc2sim/weights/student-*beta*.json)",
                             lambda v: v > 0),
-              "arch": Param(str, "gdn", "gdn (SC2 recipe) | res (residual encoder, end-to-end) | franken (FrankenSplit)",
+              "arch": Param(str, "gdn", "gdn (SC2 recipe) | res (residual encoder, end-to-end) | franken (FrankenSplit) | "
+                            "e2e (the gdn student + an end-to-end stage)",
                             lambda v: v in STUDENT_ARCHS)}
     HEADER = "none: the payload is exactly EntropyBottleneck.compress()'s rANS bytes; the latent shape is fixed by the model"
     DOC = __doc__.split("\n\n")[0] if __doc__ else ""

@@ -6,7 +6,7 @@ models; the recipes themselves live in :data:`sc2sim.train.student.ARCHS`.
 
 from __future__ import annotations
 
-STUDENT_ARCHS = ("gdn", "res", "franken")
+STUDENT_ARCHS = ("gdn", "res", "franken", "e2e")
 
 
 def student_prefix(arch: str) -> str:

@@ -16,12 +16,17 @@ Stage 2, one of (``StudentRecipe.stage2``):
   what the edge decodes. Stage 1 then runs at ``stage1_beta`` as a warm start and ``beta`` sets the rate;
 * ``none`` (FrankenSplit, Furutanpey et al. 2024): no stage 2; the tail stays the frozen teacher's.
 
+``init`` names a bundled student to start from instead (``arch=e2e``): its own recipe is stages 1-2
+(``make weights`` builds it first), stage 1 is skipped and stage 2 continues it, so ``e2e`` there is a
+third, end-to-end stage on top of the SC2 recipe.
+
 ``saliency=True`` weights stage 1's distortion by the teacher's XGradCAM map at the target layer
 (Fu et al., BMVC 2020; FrankenSplit's saliency-guided distortion), normalised to mean 1 per image.
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -48,6 +53,9 @@ ARCHS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             {"stage2": "e2e", "stage1_beta": 0.001, "stage1_epochs": 1, "stage2_epochs": 2}),
     "franken": ({"encoder": "res", "hidden": 24, "width": 48, "latent": 16},
                 {"stage2": "none", "saliency": True, "stage1_epochs": 2}),
+    # the bundled SC2 student of beta 0.003 (its stages 1-2), then 12 end-to-end epochs at rate weight beta
+    # (KD + CE + beta x bpp, STE rounding, cosine LR from 1e-3); BENCHMARKS.md section 2 has the ablation
+    "e2e": ({}, {"init": "student-beta0.003", "stage2": "e2e", "stage2_epochs": 12}),
 }
 
 
@@ -67,6 +75,7 @@ class StudentRecipe:
     stage2: str = "kd"  # kd | e2e | none (see the module docstring)
     stage1_beta: float | None = None  # rate weight of stage 1 (None: beta)
     saliency: bool = False  # XGradCAM-weighted stage-1 distortion (FrankenSplit)
+    init: str | None = None  # a bundled student to start from: stage 1 skipped, stage 2 continues it
 
     def __post_init__(self) -> None:
         if self.stage2 not in STAGE2_MODES:
@@ -222,14 +231,20 @@ def evaluate_student(student: EntropicStudent, test: ImageSet, coded_samples: in
 
 def train_student(beta: float, train: ImageSet, teacher: torch.nn.Module, recipe: StudentRecipe | None = None,
                   progress: bool = True, **arch: Any) -> tuple[EntropicStudent, dict[str, Any]]:
-    """Build a student for ``teacher`` and run both stages; returns the model and a log."""
+    """Build a student for ``teacher`` (or copy the bundled ``recipe.init``) and run its stages; returns
+    the model and a log."""
     recipe = recipe or StudentRecipe(beta=beta)
     gen = seed_everything(recipe.seed)
-    student = build_model("student", teacher_widths=teacher.hparams.get("widths", [16, 32, 64, 128]), **arch)
-    student.load_teacher_tail(teacher)
+    if recipe.init:
+        student = copy.deepcopy(load_bundled(recipe.init))  # the loader's cache must stay untouched
+        if arch:
+            raise ValueError("a student that starts from `init` takes its architecture from that bundle")
+    else:
+        student = build_model("student", teacher_widths=teacher.hparams.get("widths", [16, 32, 64, 128]), **arch)
+        student.load_teacher_tail(teacher)
     x, y = to_tensors(train)
     t0 = time.perf_counter()
-    l1 = train_stage1(student, teacher, x, recipe, gen, progress, y)
+    l1 = [] if recipe.init else train_stage1(student, teacher, x, recipe, gen, progress, y)
     l2 = train_stage2(student, teacher, x, y, recipe, gen, progress)
     return student, {"stage1_losses": l1, "stage2_losses": l2, "train_seconds": time.perf_counter() - t0}
 
@@ -243,6 +258,9 @@ def train_student_command(beta: float, *, epochs: int | None, seed: int, out: Pa
     recipe = StudentRecipe(beta=beta, seed=seed, max_steps=max_steps, **settings)
     if epochs:
         recipe.stage1_epochs = recipe.stage2_epochs = epochs
+    if recipe.init:
+        recipe.stage1_epochs = 0  # the start point's own recipe ran stage 1 (and its card says so)
+        read_card(recipe.init)  # a missing start point is a one-line error before the data loads
     train = load_fashion_mnist("train", data_dir)
     student, log = train_student(beta, train, load_bundled("teacher"), recipe, **hparams)
     bundle_student(student, recipe, arch, log["train_seconds"], out, data_dir)
@@ -266,6 +284,7 @@ def bundle_student(student: EntropicStudent, recipe: StudentRecipe, arch: str, t
         "encoder_params": sum(p.numel() for m in student.mobile_modules() for p in m.parameters()),
         "params": student.n_params(),
         "teacher": {"weights_sha256": read_card("teacher")["weights_sha256"]},
+        **({"init": {"name": recipe.init, "weights_sha256": read_card(recipe.init)["weights_sha256"]}} if recipe.init else {}),
         "train_seconds": round(train_seconds, 1), "torch": torch.__version__, "threads": torch.get_num_threads(),
     }
     name = f"{student_prefix(arch)}{recipe.beta:g}"
