@@ -58,7 +58,7 @@ $(W)/student-res-beta%.pt: $(W)/teacher.pt
 	$(VENV)/bin/sc2sim train student --arch res --beta $* --threads 1
 $(W)/student-franken-beta%.pt: $(W)/teacher.pt
 	$(VENV)/bin/sc2sim train student --arch franken --beta $* --threads 1
-# arch e2e starts from student-beta0.003; its recipe is 12 end-to-end epochs, the E2E5 ones ran 5 (their cards say so)
+# arch e2e starts from student-beta0.003; its recipe is 18 end-to-end epochs, the E2E5 ones ran 5 (their cards say so)
 $(W)/student-e2e-beta%.pt: $(W)/student-beta0.003.pt
 	$(VENV)/bin/sc2sim train student --arch e2e --beta $* --threads 1 $(if $(filter $*,$(E2E5_BETAS)),--epochs 5)
 $(W)/codec-lmbda%.pt: $(W)/teacher.pt

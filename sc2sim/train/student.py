@@ -53,9 +53,9 @@ ARCHS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             {"stage2": "e2e", "stage1_beta": 0.001, "stage1_epochs": 1, "stage2_epochs": 2}),
     "franken": ({"encoder": "res", "hidden": 24, "width": 48, "latent": 16},
                 {"stage2": "none", "saliency": True, "stage1_epochs": 2}),
-    # the bundled SC2 student of beta 0.003 (its stages 1-2), then 12 end-to-end epochs at rate weight beta
+    # the bundled SC2 student of beta 0.003 (its stages 1-2), then 18 end-to-end epochs at rate weight beta
     # (KD + CE + beta x bpp, STE rounding, cosine LR from 1e-3); BENCHMARKS.md section 2 has the ablation
-    "e2e": ({}, {"init": "student-beta0.003", "stage2": "e2e", "stage2_epochs": 12}),
+    "e2e": ({}, {"init": "student-beta0.003", "stage2": "e2e", "stage2_epochs": 18}),
 }
 
 
