@@ -25,6 +25,7 @@ dataset:
 
 # The main job: profile the default pipelines (cached) and simulate scenarios/default.yaml.
 run: setup
+	@$(PY) -m compileall -q sc2sim >/dev/null  # no-op when up to date; saves ~0.3 s a run where PYTHONDONTWRITEBYTECODE is set
 	$(VENV)/bin/sc2sim run scenarios/default.yaml --out results/default
 
 test: setup

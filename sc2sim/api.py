@@ -99,9 +99,11 @@ class Results:
         """Save the results into ``out_dir`` and build the HTML report there (figures at the ``latency``
         statistic, default: the objective's); returns the page's path."""
         from sc2sim.report import build_report
+        from sc2sim.report.data import written_run
 
-        self.save(out_dir)
-        return build_report(out_dir, latency=latency)
+        result = RunResult(self.requests, self.summary, self.info)
+        write_results(out_dir, result, self.meta)
+        return build_report(out_dir, latency=latency, run=written_run(out_dir, result, self.meta))
 
 
 def run(scenario: Scenario | str | Path, *, profile: str | Path | pd.DataFrame | None = None,

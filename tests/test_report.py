@@ -182,3 +182,25 @@ def test_page_renders_in_headless_chromium(run_dir, tmp_path):
     # in a 1400-px window every figure is shown at >= 60 % of its pixels: its 7-8 pt text stays legible
     assert all(int(s[2]) >= 0.6 * int(s[0]) for s in sizes), sizes
     assert '<table class="map">' in proc.stdout  # the winner map heads the rendered page
+
+
+def test_report_from_memory_is_the_report_from_the_folder(run_dir, tmp_path):
+    """`sc2sim run` reports from the tables it has just written (no re-read): what it draws from must be
+    what `sc2sim report DIR` reads back, to the figure-cache key, or a later `report` would redraw."""
+    import sc2sim
+    from sc2sim.report.cache import content_key
+    from sc2sim.report.data import written_run
+    from sc2sim.runs import RunResult
+
+    res = sc2sim.run(run_dir.parent / "tiny.yaml", profile=run_dir.parent / "profile.parquet")
+    out = tmp_path / "o"
+    res.save(out)
+    mem = written_run(out, RunResult(res.requests, res.summary, res.info), res.meta)
+    disk = load_run(out)
+    pd.testing.assert_frame_equal(mem.summary, disk.summary)
+    pd.testing.assert_frame_equal(mem.records, disk.records)
+    assert isinstance(disk.records["pipeline"].dtype, pd.CategoricalDtype)
+    key = [content_key(r.summary, r.records, r.meta, "latency_p95_ms", DEFAULT_OBJECTIVE) for r in (mem, disk)]
+    assert key[0] == key[1]
+    changed = disk.records.assign(latency_s=disk.records["latency_s"] * 1.001)
+    assert content_key(disk.summary, changed, disk.meta, "latency_p95_ms", DEFAULT_OBJECTIVE) != key[1]

@@ -126,7 +126,9 @@ def test_semantic_errors(tmp_path):
 
 
 def test_yaml_syntax_and_top_level(tmp_path):
-    msg = error_of(tmp_path, "name: t\npipelines: [offload:webp?quality=50]\n")
+    msg = error_of(tmp_path, "name: t\npipelines: ]\n")
+    assert "YAML syntax error at line 2" in msg
+    msg = error_of(tmp_path, "name: t\n  pipelines: [local:teacher]\n")
     assert "YAML syntax error at line 2" in msg
     msg = error_of(tmp_path, "- just\n- a list\n")
     assert "(top level)" in msg

@@ -94,5 +94,6 @@ def finish_run(out: Path, result: Any, meta: dict[str, Any], *, title: str, done
     err.print(f"{done_line}; wrote " + ", ".join(str(p) for p in written))
     if report:
         from sc2sim.report import build_report
+        from sc2sim.report.data import written_run
 
-        err.print(f"report: {build_report(out)}")
+        err.print(f"report: {build_report(out, run=written_run(out, result, meta))}")

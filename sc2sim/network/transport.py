@@ -163,19 +163,21 @@ def isolated_time_s(nbytes: np.ndarray | int, rate_mbps: float, one_way_delay_s:
 
 
 def loss_penalty(segments: np.ndarray, loss: float, rtt_s: float, model: TransportModel,
-                 rng: np.random.Generator, packet_bytes: float) -> tuple[np.ndarray, np.ndarray]:
+                 rng: np.random.Generator | None, packet_bytes: float) -> tuple[np.ndarray, np.ndarray]:
     """Draw per-transfer loss costs: ``(extra_wire_bytes, extra_wait_s)``.
 
     Every packet is sent until it gets through (loss probability ``loss`` per transmission), so the
     number of lost transmissions of ``n`` packets is negative-binomial. tcp: a loss among packets
     that have three successors costs one RTT (fast retransmit), a loss among the last three costs one
     RTO; raw: every loss costs one RTT (the application notices and resends). Each lost transmission
-    also re-sends ``packet_bytes`` bytes through the bottleneck.
+    also re-sends ``packet_bytes`` bytes through the bottleneck. ``rng`` may be None when ``loss`` is 0.
     """
     segs = np.asarray(segments, dtype=np.int64)
     zeros = np.zeros(segs.shape, dtype=np.float64)
     if loss <= 0.0:
         return zeros, zeros.copy()
+    if rng is None:
+        raise ValueError("loss_penalty: a random generator is needed when loss > 0")
     succ = 1.0 - loss
     tail = np.minimum(segs, 3) if model.kind == "tcp" else segs
     body = segs - tail

@@ -14,17 +14,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from sc2sim.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sc2sim.report.data import RunData
 
 LATENCY_METRICS = ("mean", "p50", "p95", "p99")
 
 
-def build_report(folder: str | Path, latency: str | None = None) -> Path:
+def build_report(folder: str | Path, latency: str | None = None, run: RunData | None = None) -> Path:
     """Write ``report.html`` and ``figures/*.png|svg`` into ``folder``; returns the page's path.
 
     The best pipeline everywhere follows the objective the run recorded (``meta["objective"]``; the
-    default rule for runs without one). ``latency`` (mean | p50 | p95 | p99) is the statistic of the
-    figures' latency axes and the Pareto front (default: the objective's). Figures whose inputs did not
+    default rule for runs without one). ``run`` is the folder's content when the caller has it in
+    memory (:func:`.data.written_run`; default: read from ``folder``). ``latency`` (mean | p50 | p95 |
+    p99) is the statistic of the figures' latency axes and the Pareto front (default: the objective's). Figures whose inputs did not
     change since the last report in ``folder`` are reused (:mod:`.cache`). Raises ConfigError (one line)
     when the folder lacks the run's files.
     """
@@ -36,7 +42,7 @@ def build_report(folder: str | Path, latency: str | None = None) -> Path:
 
     if latency is not None and latency not in METRICS:
         raise ConfigError(f"--latency: {latency!r} — allowed: {', '.join(LATENCY_METRICS)}")
-    run = load_run(folder)
+    run = run if run is not None else load_run(folder)
     objective = run_objective(run.meta)
     metric = METRICS[latency] if latency is not None else objective.column
     w = decide(run.summary, objective)

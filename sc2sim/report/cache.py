@@ -25,11 +25,21 @@ _SOURCES = ("report", "runs/decision.py", "runs/columns.py")  # code whose chang
 
 
 def _frame_digest(h: Any, df: pd.DataFrame) -> None:
+    """Feed a frame into ``h`` column by column: numeric columns as their raw bytes, categoricals as
+    categories plus codes, anything else as JSON text (a few hundred thousand records in ~10 ms)."""
+    import numpy as np
+
     h.update("\x1f".join(map(str, df.columns)).encode())
-    try:
-        h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
-    except TypeError:  # unhashable cells (lists, dicts): their JSON text
-        h.update(df.to_json(orient="split", index=False, default_handler=str).encode())
+    for name in df.columns:
+        col = df[name]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            h.update(json.dumps(list(map(str, col.cat.categories))).encode())
+            h.update(np.ascontiguousarray(col.cat.codes.to_numpy()).tobytes())
+        elif isinstance(col.dtype, np.dtype) and col.dtype.kind in "biuf":
+            h.update(col.dtype.str.encode())
+            h.update(np.ascontiguousarray(col.to_numpy()).tobytes())
+        else:
+            h.update(col.to_json(orient="values", default_handler=str).encode())
 
 
 def _code_digest() -> str:

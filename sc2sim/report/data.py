@@ -94,12 +94,33 @@ class RunData:
 
 def load_run(folder: str | Path) -> RunData:
     """Read a run folder (summary rows, the records the report needs, metadata); ConfigError (one line) if absent."""
-    from sc2sim.cards import published_meta, with_published
-
     summary, meta = read_summary(folder)
     records = read_records(folder, REPORT_RECORD_COLUMNS, optional=("point_index", "strategy"))
+    return run_data(folder, summary, records, meta)
+
+
+def written_run(folder: str | Path, result: Any, meta: dict[str, Any]) -> RunData | None:
+    """The :class:`RunData` of a :class:`~sc2sim.runs.RunResult` just written to ``folder`` with ``meta``,
+    equal to what :func:`load_run` would read back (the summary through the same JSON), without reading
+    the files again; None when the result kept no records."""
+    from sc2sim.runs import saved_summary
+
+    return None if result.records is None else run_data(folder, saved_summary(result.summary), result.records, meta)
+
+
+def run_data(folder: str | Path, summary: pd.DataFrame, records: pd.DataFrame, meta: dict[str, Any]) -> RunData:
+    """A :class:`RunData` from a run's tables as the folder holds them (``summary`` as ``summary.json``
+    has it, ``records`` with at least the report's columns). ``point`` and ``pipeline`` become
+    categoricals of their text (grouping 10^5-10^6 records by category codes, not by strings)."""
+    from sc2sim.cards import published_meta, with_published
+
+    records = records[[c for c in REPORT_RECORD_COLUMNS if c in records.columns]].copy()
     for c in ("point", "pipeline"):
-        records[c] = records[c].astype(str)
+        col = records[c]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            records[c] = col.cat.rename_categories(str)
+        else:
+            records[c] = col.astype(str).astype("category")
     summary = with_published(summary, published_meta(meta.get("profile_meta")))  # card values on architecture-only pipelines
     return RunData(Path(folder), summary, records, meta)
 
@@ -123,8 +144,8 @@ def breakdown(records: pd.DataFrame) -> pd.DataFrame:
     parts = pd.DataFrame({name: (r[hi].to_numpy(np.float64) - r[lo].to_numpy(np.float64)) * 1e3
                           for name, hi, lo in COMPONENTS})
     parts["latency_mean_ms"] = r["latency_s"].to_numpy(np.float64) * 1e3
-    parts["point"], parts["pipeline"] = r["point"].to_numpy(), r["pipeline"].to_numpy()
-    g = parts.groupby(["point", "pipeline"], sort=False)
+    parts["point"], parts["pipeline"] = r["point"].array, r["pipeline"].array
+    g = parts.groupby(["point", "pipeline"], sort=False, observed=True)
     out = g.mean()
     out["requests"] = g.size()
     return out.reset_index()

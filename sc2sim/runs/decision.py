@@ -137,6 +137,12 @@ def pick(rows: pd.DataFrame, objective: Objective = DEFAULT_OBJECTIVE, deadline_
     idx = np.flatnonzero(fin)
     return Pick(rows.iloc[idx[np.lexsort((o[idx], lat[idx]))[0]]], False, 0)
 
+def _rule_accuracy(row: pd.Series) -> float:
+    """:func:`accuracy_of` for one summary row."""
+    test = _num(row.get("test_accuracy"))
+    return test if math.isfinite(test) else _num(row["accuracy"])
+
+
 def point_deadline(rows: pd.DataFrame) -> float | None:
     """The deadline (ms) of one point's summary rows (None when the scenario sets none)."""
     if "deadline_ms" not in rows:
@@ -179,7 +185,7 @@ def best_per_point(summary: pd.DataFrame, objective: Objective = DEFAULT_OBJECTI
         row.update({c: b[c] for c in keep})
         row.update({
             "best": b["pipeline"], "strategy": str(b.get("strategy") or _strategy(b["pipeline"])),
-            "accuracy": float(accuracy_of(b.to_frame().T)[0]), "accuracy_source": str(b.get("accuracy_source", "measured")),
+            "accuracy": _rule_accuracy(b), "accuracy_source": str(b.get("accuracy_source", "measured")),
             **{c: float(b[c]) for c in LATENCY_METRICS.values() if c in b}, "latency_ms": float(b[objective.column]),
             "deadline_hit_rate": _num(b.get("deadline_hit_rate")),
             "mean_energy_j": float(b["mean_energy_j"]), "mean_bytes": float(b["mean_bytes"]),

@@ -63,11 +63,19 @@ def write_results(out_dir: str | Path, result: RunResult, meta: dict[str, Any]) 
         written.append(out / "requests.parquet")
     atomic_write(out / "summary.csv", lambda tmp: result.summary.to_csv(tmp, index=False, float_format="%.6g"))
     written.append(out / "summary.csv")
-    rows = json.loads(result.summary.to_json(orient="records"))
-    doc = {"meta": meta, "info": result.info, "summary": rows}
+    doc = {"meta": meta, "info": result.info, "summary": _summary_rows(result.summary)}
     atomic_write(out / "summary.json", lambda tmp: tmp.write_text(json.dumps(doc, indent=1, default=str)))
     written.append(out / "summary.json")
     return written
+
+
+def _summary_rows(summary: pd.DataFrame) -> list[dict[str, Any]]:
+    return json.loads(summary.to_json(orient="records"))
+
+
+def saved_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """``summary`` as :func:`read_summary` reads it back from ``summary.json`` (same values and dtypes)."""
+    return pd.DataFrame(_summary_rows(summary))
 
 
 def _check_folder(folder: str | Path) -> Path:

@@ -19,6 +19,7 @@ numbers across pipelines and sweep points so that curves compare like with like)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -174,23 +175,42 @@ def stream(seed: int, name: str, *sub: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, STREAMS[name], *sub]))
 
 
+@lru_cache(maxsize=16)
+def draws(seed: int, name: str, kind: str, n: int) -> np.ndarray:
+    """``n`` draws (``random``: uniform [0, 1); ``normal``: standard normal) from the stream ``name``
+    of ``seed``: read-only and cached, since every pipeline of every sweep point with that seed takes
+    the same ones (a few ms per (point, pipeline) saved on a default-sized run)."""
+    rng = stream(seed, name)
+    out = rng.random(n) if kind == "random" else rng.standard_normal(n)
+    out.flags.writeable = False
+    return out
+
+
 def arrivals(point: Point) -> tuple[np.ndarray, np.ndarray]:
-    """(device index, arrival time s) of every request, grouped by device, each in time order."""
+    """(device index, arrival time s) of every request, grouped by device, each in time order
+    (read-only arrays, shared by every pipeline of the points with the same seed and workload)."""
     wl = point.workload
-    n_dev, arr = wl.devices, wl.arrival
-    counts = np.full(n_dev, wl.requests // n_dev, dtype=np.int64)
-    counts[: wl.requests % n_dev] += 1
-    rng = stream(point.seed, "arrivals", n_dev)
-    phase = rng.random(n_dev) if arr.phase == "random" else np.zeros(n_dev)
+    return _arrivals(point.seed, wl.requests, wl.devices, wl.arrival.kind, wl.arrival.rate_hz, wl.arrival.phase)
+
+
+@lru_cache(maxsize=16)
+def _arrivals(seed: int, requests: int, n_dev: int, kind: str, rate_hz: float, phase_kind: str
+              ) -> tuple[np.ndarray, np.ndarray]:
+    counts = np.full(n_dev, requests // n_dev, dtype=np.int64)
+    counts[: requests % n_dev] += 1
+    rng = stream(seed, "arrivals", n_dev)
+    phase = rng.random(n_dev) if phase_kind == "random" else np.zeros(n_dev)
     dev = np.repeat(np.arange(n_dev), counts)
     times = []
     for d, c in enumerate(counts):
-        if arr.kind == "periodic":
-            t = (phase[d] + np.arange(c)) / arr.rate_hz
+        if kind == "periodic":
+            t = (phase[d] + np.arange(c)) / rate_hz
         else:
-            t = np.cumsum(rng.standard_exponential(c)) / arr.rate_hz
+            t = np.cumsum(rng.standard_exponential(c)) / rate_hz
         times.append(t)
-    return dev, np.concatenate(times) if times else np.zeros(0)
+    t_arr = np.concatenate(times) if times else np.zeros(0)
+    dev.flags.writeable = t_arr.flags.writeable = False
+    return dev, t_arr
 
 
 def capacity_key(point: Point) -> tuple:
@@ -247,7 +267,7 @@ def build_plan(point: Point, rows: PipelineRows, pipe_index: int, host: DevicePr
     """Draw requests for one (point, pipeline) and attach their costs on the point's devices and links."""
     dev, t_arr = arrivals(point)
     n, n_req, seed = t_arr.size, point.workload.requests, point.seed
-    u = stream(seed, "sample").random(n_req)[:n]
+    u = draws(seed, "sample", "random", n_req)[:n]
     row = np.minimum((u * rows.sample.size).astype(np.int64), rows.sample.size - 1)
     trow = row % rows.mobile_ms.size  # the timed sample whose stage times this request takes
     m_ps, m_fixed = stage_cost_s(rows.mobile_ms, rows.mobile_encode_ms, rows.mobile_flops, host, mobile, rows.mobile_work)
@@ -275,17 +295,18 @@ def build_plan(point: Point, rows: PipelineRows, pipe_index: int, host: DevicePr
         cost = transfer_cost(rows.payload_bytes, rate, d_up, rtt, tm, back_rate_mbps=float(down.bandwidth_mbps))
         segs, base_wire, pre = cost.segments[row], cost.wire_bytes[row], cost.pre_s[row]
     pkt = tm.packet_bytes
-    extra_b, wait = loss_penalty(segs, up.loss, rtt, tm, stream(seed, "loss_up", pipe_index), pkt)
+    extra_b, wait = loss_penalty(segs, up.loss, rtt, tm, stream(seed, "loss_up", pipe_index) if up.loss > 0 else None, pkt)
     wire = base_wire + extra_b
     handshake_ack = 1 if tm.kind == "tcp" and not tm.persistent else 0
     packets = np.asarray(segs, dtype=np.int64) + np.rint(extra_b / pkt).astype(np.int64) + handshake_ack
-    post = np.maximum(0.0, d_up + up.jitter_ms / 1e3 * stream(seed, "jitter_up").standard_normal(n_req)[:n]) + wait
+    post = np.maximum(0.0, d_up + up.jitter_ms / 1e3 * draws(seed, "jitter_up", "normal", n_req)[:n]) + wait
 
     res = np.full(1, point.network.result_bytes)
     dcost = transfer_cost(res, float(down.bandwidth_mbps), d_down, rtt, tm, handshake=False)
-    dextra, dwait = loss_penalty(np.full(n, dcost.segments[0]), down.loss, rtt, tm, stream(seed, "loss_down", pipe_index), pkt)
+    dextra, dwait = loss_penalty(np.full(n, dcost.segments[0]), down.loss, rtt, tm,
+                                 stream(seed, "loss_down", pipe_index) if down.loss > 0 else None, pkt)
     dwire = dcost.wire_bytes[0] + dextra
-    djit = np.maximum(0.0, d_down + down.jitter_ms / 1e3 * stream(seed, "jitter_down").standard_normal(n_req)[:n])
+    djit = np.maximum(0.0, d_down + down.jitter_ms / 1e3 * draws(seed, "jitter_down", "normal", n_req)[:n])
     down_s = dcost.pre_s[0] + dwire * 8.0 / (float(down.bandwidth_mbps) * 1e6) + djit + dwait
 
     return Plan(local=False, payload_bytes=rows.payload_bytes[row], wire_bytes=wire, down_wire_bytes=dwire,
