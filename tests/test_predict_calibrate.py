@@ -165,3 +165,30 @@ def test_calibrate_quick_then_the_gpu_holdout_flow_on_cpu(tmp_path, capsys):
     assert [(r["arch"], r["batch"]) for r in doc["rows"]] == [("mobilenet_v3_small-224", 1), ("mobilenet_v3_small-224", 2)]
     assert all(r["measured_ms"] > 0 and r["predicted_ms"] > 0 for r in doc["rows"])
     assert (tmp_path / "holdout" / "gpu_holdout.md").is_file() and doc["overall"]["n"] == 2
+
+
+def test_fit_log_prior_holds_an_unconstrained_parameter_at_its_start():
+    """A roofline max(flops / g, bytes / b), all targets compute-bound but for 3 % noise on the one with
+    the most bytes: unanchored, the bandwidth b drops 3x to explain the noise; anchored, it stays at
+    its start, while the throughput g, which the targets constrain, is fitted either way. Where the
+    targets are memory-bound the anchor gives way to them."""
+    import numpy as np
+
+    from sc2sim.profiling.microbench import fit_log
+
+    flops = 1e9  # 25 ms at 40 GFLOPS
+
+    def roofline(nbytes):
+        return lambda p: np.maximum(flops / (p[0] * 1e9), nbytes / (p[1] * 1e9)) * 1e3
+
+    p0, free, prior = np.array([10.0, 18.0]), np.array([True, True]), np.array([0.0, 0.1])
+    light = np.array([1e6, 1e8, 1.5e8])  # at 18 GB/s: 0.06, 5.6, 8.3 ms of memory time
+    noisy = np.array([25.0, 25.0, 25.0 * 1.03])
+    loose = fit_log(roofline(light), noisy, p0, free=free)
+    held = fit_log(roofline(light), noisy, p0, free=free, prior=prior)
+    assert loose[1] < 7.0  # wandered to ~5.8 GB/s to fit 3 % of noise
+    assert held[1] == pytest.approx(18.0, rel=1e-3)
+    assert held[0] == pytest.approx(40.0 / 1.01, rel=0.02)
+    heavy = np.array([1e6, 3e8, 6e8])  # the last two memory-bound at 6 GB/s
+    bound = fit_log(roofline(heavy), np.maximum(25.0, heavy / 6e9 * 1e3), p0, free=free, prior=prior)
+    assert bound[1] == pytest.approx(6.0, rel=0.05)  # pulled < 5 % towards the start (3x away)

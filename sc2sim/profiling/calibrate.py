@@ -81,8 +81,15 @@ def modelled_ms(compute: dict[str, Any], stages: list[RefStage]) -> np.ndarray:
                            0.0, prof, prof, s.batch, s.threads).total for s in stages])
 
 
+ANCHORED = {"mem_gbps": 0.1}
+"""Fitted constants held near their micro-benchmark value (weights of :func:`fit_log`'s ``prior``): the
+memory bandwidth binds on few reference stages, and unanchored it came out at 47, 9.4 and 11 GB/s
+in three back-to-back calibrations of this host (BENCHMARKS.md section 9), with the same fit quality."""
+
+
 def fit_constants(compute: dict[str, Any], stages: list[RefStage], keys: tuple[str, ...]) -> dict[str, Any]:
-    """``compute`` with ``keys`` (among dispatch_us, launch_us, efficiency, mem_gbps, overhead_ms) fitted to ``stages``."""
+    """``compute`` with ``keys`` (among dispatch_us, launch_us, efficiency, mem_gbps, overhead_ms) fitted to
+    ``stages``, those in :data:`ANCHORED` held near their start (micro-benchmark) value."""
     names = ["dispatch_us", "launch_us", "efficiency", "mem_gbps", "overhead_ms"]
     p0 = np.array([float(compute.get(k) or 1.0) for k in names])
     target = np.array([s.ms for s in stages])
@@ -92,7 +99,8 @@ def fit_constants(compute: dict[str, Any], stages: list[RefStage], keys: tuple[s
         c["efficiency"] = min(c["efficiency"], 1.0)
         return modelled_ms(c, stages)
 
-    p = fit_log(model, target, p0, free=np.array([k in keys for k in names]))
+    p = fit_log(model, target, p0, free=np.array([k in keys for k in names]),
+                prior=np.array([ANCHORED.get(k, 0.0) for k in names]))
     out = dict(compute, **{k: float(v) for k, v in zip(names, p) if k in keys})
     out["efficiency"] = min(out["efficiency"], 1.0)
     return out

@@ -179,17 +179,26 @@ def reference_stages(device: str = "cpu", quick: bool = False, batches: tuple[in
 
 
 def fit_log(model: Callable[[np.ndarray], np.ndarray], target: np.ndarray, p0: np.ndarray,
-            free: np.ndarray | None = None, iters: int = 60) -> np.ndarray:
+            free: np.ndarray | None = None, iters: int = 60, prior: np.ndarray | None = None) -> np.ndarray:
     """Positive parameters minimising the squared log-ratio ``log(model(p) / target)``; ``free`` masks
     the parameters to fit. Damped Gauss-Newton in log space with a numerical Jacobian, started from
     ``p0`` and from ``p0`` scaled by 1/4 and 4 in every free parameter (the max() of the roofline and
-    of the launch floor make the objective piecewise smooth: a single start can stall on a flat side)."""
+    of the launch floor make the objective piecewise smooth: a single start can stall on a flat side).
+
+    ``prior`` (weights per parameter, 0 = none) adds ``w * log(p / p0)`` to the residuals: a parameter
+    the targets do not constrain (e.g. a bandwidth when no target is memory-bound, where the objective
+    is flat) stays at its measured start value instead of wandering off with the noise, while one the
+    targets do constrain moves about as it would without it (a 0.1 weight costs as much as a 10 %
+    error on one target per factor e)."""
     lp0 = np.log(np.asarray(p0, dtype=np.float64))
     mask = np.ones(lp0.size, bool) if free is None else np.asarray(free, bool)
     idx = np.flatnonzero(mask)
+    w = np.zeros(lp0.size) if prior is None else np.asarray(prior, dtype=np.float64)
+    anchored = np.flatnonzero(mask & (w > 0))
 
     def res(x: np.ndarray) -> np.ndarray:
-        return np.log(np.maximum(model(np.exp(x)), 1e-30) / target)
+        r = np.log(np.maximum(model(np.exp(x)), 1e-30) / target)
+        return np.concatenate([r, w[anchored] * (x[anchored] - lp0[anchored])]) if anchored.size else r
 
     best, best_cost = lp0, float(res(lp0) @ res(lp0))
     for shifts in np.array(np.meshgrid(*[[0.0, -np.log(4), np.log(4)]] * idx.size)).reshape(idx.size, -1).T:
