@@ -60,7 +60,7 @@ def assemble(parts: list[dict]) -> pd.DataFrame:
             cols[name] = pd.arrays.BooleanArray(np.concatenate([v[0] for v in vals]), np.concatenate([v[1] for v in vals]))
         else:
             cols[name] = np.concatenate(vals)
-    return pd.DataFrame(cols)
+    return pd.DataFrame(cols, copy=False)  # fresh arrays: no copy into 2-D blocks (0.1-0.2 s at 3x10^5 rows)
 
 
 def records_frame(point: Point, p: Plan, t: Times, mobile: DeviceProfile, strategy: str, engine: str) -> pd.DataFrame:

@@ -115,8 +115,10 @@ def simulate_scenario(sc: Scenario, profile: pd.DataFrame, engine: str = "auto",
     t0 = time.perf_counter()
     n_req = 0
     for point in expand(sc):
-        mobile = devices.setdefault(point.mobile, load_device(point.mobile))
-        edge = devices.setdefault(point.edge, load_device(point.edge))
+        for name in (point.mobile, point.edge):
+            if name not in devices:
+                devices[name] = load_device(name)
+        mobile, edge = devices[point.mobile], devices[point.edge]
         res = simulate_point(point, sc.pipelines, rows, host, mobile, edge, link_capacity(point, caps), engine,
                              sc.policy, on_step)
         for k, v in res.engines.items():
