@@ -70,8 +70,10 @@ def host_holdout(repeats: int = 3) -> dict:
     fit = time_cases(fit_cases, "cpu", (1, 8), repeats)
     held = time_cases(held_cases, "cpu", (1, 8), repeats)
     load.append(host_load())
-    compute = fit_constants(initial_compute(m, 1, "cpu", max(m["gemm_gflops"], 1.0) * 2, 2), fit,
-                            ("dispatch_us", "efficiency", "mem_gbps"))
+    start = initial_compute(m, 1, "cpu", max(m["gemm_gflops"], 1.0) * 2, 2)
+    compute = fit_constants(start, fit, ("dispatch_us", "efficiency", "mem_gbps"))
+    loose = fit_constants(start, fit, ("dispatch_us", "efficiency", "mem_gbps"), anchored={})  # same data, no anchor
+    loose_err = [float(p / s.ms - 1) for s, p in zip(held, modelled_ms(loose, held))]
     rows = []
     for part, stages in (("fit", fit), ("held-out", held)):
         for s, pred in zip(stages, modelled_ms(compute, stages)):
@@ -85,7 +87,9 @@ def host_holdout(repeats: int = 3) -> dict:
             "load": load, "rows": rows, "held_out": stats(held_err),
             "held_out_b1": stats([r["error"] for r in rows if r["part"] == "held-out" and r["batch"] == 1]),
             "held_out_b8": stats([r["error"] for r in rows if r["part"] == "held-out" and r["batch"] == 8]),
-            "fit": stats([r["error"] for r in rows if r["part"] == "fit"])}
+            "fit": stats([r["error"] for r in rows if r["part"] == "fit"]),
+            "unanchored": {"fitted": {k: round(float(loose[k]), 4) for k in ("dispatch_us", "efficiency", "mem_gbps")},
+                           "held_out": stats(loose_err)}}
 
 
 def _count(model: str, size: int, cache: dict, on_device: bool = False) -> StageWork:
@@ -213,8 +217,13 @@ def render(doc: dict) -> str:
                 f"{h['held_out']['median_abs_err'] * 100:.1f} %, worst {h['held_out']['worst_abs_err'] * 100:.1f} % "
                 f"(batch 1: {h['held_out_b1']['median_abs_err'] * 100:.1f} % / {h['held_out_b1']['worst_abs_err'] * 100:.1f} %; "
                 f"batch 8: {h['held_out_b8']['median_abs_err'] * 100:.1f} % / {h['held_out_b8']['worst_abs_err'] * 100:.1f} %); "
-                f"fitted: {h['fitted']}; load {h['load']}", "",
-                "| stage | batch | part | measured ms | predicted ms | error |", "|---|---:|---|---:|---:|---:|"]
+                f"fitted: {h['fitted']}; load {h['load']}", ""]
+        if "unanchored" in h:
+            u = h["unanchored"]
+            out += [f"The same measurements fitted without the memory-bandwidth anchor: held-out median |error| "
+                    f"{u['held_out']['median_abs_err'] * 100:.1f} %, worst {u['held_out']['worst_abs_err'] * 100:.1f} %; "
+                    f"fitted: {u['fitted']}", ""]
+        out += ["| stage | batch | part | measured ms | predicted ms | error |", "|---|---:|---|---:|---:|---:|"]
         out += [f"| {r['stage']} | {r['batch']} | {r['part']} | {r['measured_ms']:.2f} | {r['predicted_ms']:.2f} | {_pct(r['error'])} |"
                 for r in h["rows"]]
         out.append("")

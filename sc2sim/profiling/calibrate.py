@@ -87,9 +87,12 @@ memory bandwidth binds on few reference stages, and unanchored it came out at 47
 in three back-to-back calibrations of this host (BENCHMARKS.md section 9), with the same fit quality."""
 
 
-def fit_constants(compute: dict[str, Any], stages: list[RefStage], keys: tuple[str, ...]) -> dict[str, Any]:
+def fit_constants(compute: dict[str, Any], stages: list[RefStage], keys: tuple[str, ...],
+                  anchored: dict[str, float] | None = None) -> dict[str, Any]:
     """``compute`` with ``keys`` (among dispatch_us, launch_us, efficiency, mem_gbps, overhead_ms) fitted to
-    ``stages``, those in :data:`ANCHORED` held near their start (micro-benchmark) value."""
+    ``stages``, those in ``anchored`` (default :data:`ANCHORED`; ``{}``: none) held near their start
+    (micro-benchmark) value with those weights."""
+    anchored = ANCHORED if anchored is None else anchored
     names = ["dispatch_us", "launch_us", "efficiency", "mem_gbps", "overhead_ms"]
     p0 = np.array([float(compute.get(k) or 1.0) for k in names])
     target = np.array([s.ms for s in stages])
@@ -100,7 +103,7 @@ def fit_constants(compute: dict[str, Any], stages: list[RefStage], keys: tuple[s
         return modelled_ms(c, stages)
 
     p = fit_log(model, target, p0, free=np.array([k in keys for k in names]),
-                prior=np.array([ANCHORED.get(k, 0.0) for k in names]))
+                prior=np.array([anchored.get(k, 0.0) for k in names]))
     out = dict(compute, **{k: float(v) for k, v in zip(names, p) if k in keys})
     out["efficiency"] = min(out["efficiency"], 1.0)
     return out
