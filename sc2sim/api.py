@@ -21,6 +21,7 @@ import pandas as pd
 
 from sc2sim.errors import ConfigError
 from sc2sim.points import Point, expand
+from sc2sim.profiling.timing import MIN_ROUNDS
 from sc2sim.runs import RunResult, run_meta, write_results
 from sc2sim.runs.decision import Objective, best_per_point
 from sc2sim.scenario import Scenario
@@ -45,7 +46,7 @@ def read_profile_table(path: str | Path) -> pd.DataFrame:
         raise ConfigError(f"--profile: {str(p)!r} — not a readable Parquet file ({err})") from None
 
 
-def scenario_profile(sc: Scenario, profile: str | Path | pd.DataFrame | None = None, *, repeats: int = 2,
+def scenario_profile(sc: Scenario, profile: str | Path | pd.DataFrame | None = None, *, repeats: int = MIN_ROUNDS,
                      threads: int = 1, data_dir: str | None = None, progress: bool = False) -> tuple[pd.DataFrame, str]:
     """The profile table a scenario runs on and where it came from: a given table or file, or the
     profile cache (profiling whatever is missing; torch is imported only then)."""
@@ -108,7 +109,7 @@ class Results:
 
 def run(scenario: Scenario | str | Path, *, profile: str | Path | pd.DataFrame | None = None,
         samples: int | None = None, timing_samples: int | None = None, engine: str = "auto",
-        repeats: int = 2, threads: int = 1, data_dir: str | None = None, progress: bool = False,
+        repeats: int = MIN_ROUNDS, threads: int = 1, data_dir: str | None = None, progress: bool = False,
         on_step: Callable[[str], None] | None = None, scenario_file: str | None = None,
         profile_source: str | None = None) -> Results:
     """Simulate every sweep point x pipeline of ``scenario`` (a Scenario or a YAML path).

@@ -9,7 +9,7 @@ import typer
 from sc2sim.atomic import check_output_dir
 from sc2sim.api import scenario_profile
 from sc2sim.commands.common import finish_run, label_published, progress_bar
-from sc2sim.commands.options import DataDir, ProfileOpt, ProgressOpt, QuietOpt, ReportOpt, ScenarioArg
+from sc2sim.commands.options import MIN_ROUNDS, DataDir, ProfileOpt, ProgressOpt, QuietOpt, ReportOpt, ScenarioArg
 from sc2sim.errors import ConfigError
 
 
@@ -58,7 +58,7 @@ def emulate(
     err = Console(stderr=True)
     for note in emulation_notes(sc, points):
         err.print(f"[yellow]note:[/] {note}")
-    table, source = scenario_profile(sc, profile, repeats=2, threads=1, data_dir=data_dir, progress=progress)
+    table, source = scenario_profile(sc, profile, repeats=MIN_ROUNDS, threads=1, data_dir=data_dir, progress=progress)
     opts = EmuOptions(backend=backend, congestion=None if congestion == "system" else congestion, edge_threads=edge_threads)
     networked = sum(not is_local(n) for n in sc.pipelines)
     with progress_bar("emulate", err, progress) as bar:

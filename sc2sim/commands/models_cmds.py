@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from sc2sim.commands.options import MIN_ROUNDS
 from sc2sim.scenario import DEFAULT_TIMING_SAMPLES
 
 DEFAULT_PIPELINES = "local:teacher,local:light,offload:png,offload:jpeg?quality=50,offload:webp?quality=50,offload:avif?quality=50"
@@ -16,7 +17,7 @@ def train(
     what: str = typer.Argument(..., help="What to train: teacher | light | student | codec."),
     beta: Optional[float] = typer.Option(None, help="student: rate weight beta of the Entropic Student (bundled: see `sc2sim pipelines`)."),
     lmbda: Optional[float] = typer.Option(None, help="codec: distortion weight lambda of the learned image codec."),
-    arch: str = typer.Option("gdn", help="student: gdn | res | franken (split:sc2?arch=A; recipes in sc2sim/train/student.py)."),
+    arch: str = typer.Option("gdn", help="student: gdn | res | franken | e2e (split:sc2?arch=A; recipes in sc2sim/train/student.py)."),
     epochs: Optional[int] = typer.Option(None, help="Epochs (default: the bundled recipe's)."),
     seed: int = typer.Option(0, help="Seed for initialisation, data order and augmentation."),
     threads: int = typer.Option(0, help="torch threads (0 = torch's default: all cores)."),
@@ -62,7 +63,7 @@ def profile(
     weights: Optional[str] = typer.Option(None, "--weights", help="none: architecture-only profiling: every pipeline "
                                           "gets weights=none (untrained); times and FLOPs are measured, bytes and "
                                           "accuracy come from each pipeline's rate-accuracy card point (&point=K)."),
-    repeats: int = typer.Option(2, min=1, help="Timing rounds per sample, at least (each round times every sample of every pipeline once; the per-sample minimum is kept; rounds go on until the stage medians settle, up to 6)."),
+    repeats: int = typer.Option(MIN_ROUNDS, min=1, help="Timing rounds per sample, at least (each round times every sample of every pipeline once; the per-sample minimum is kept; rounds go on until the stage medians settle, up to 6)."),
     threads: int = typer.Option(1, help="torch threads while timing (1 models a single mobile core)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Ignore and overwrite cached profiles."),
 ) -> None:

@@ -1,6 +1,6 @@
 """Command-line options that several commands share, declared once (Typer ``Annotated`` aliases).
 
-Use as ``repeats: Repeats = 2``: the default stays at the parameter, the flag and help text here.
+Use as ``repeats: Repeats = MIN_ROUNDS``: the default stays at the parameter, the flag and help text here.
 """
 
 from __future__ import annotations
@@ -9,6 +9,11 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+from sc2sim.profiling.timing import MIN_ROUNDS
+
+__all__ = ["MIN_ROUNDS", "DataDir", "EngineOpt", "ProfileOpt", "ProgressOpt", "QuietOpt", "Repeats", "ReportOpt",
+           "ScenarioArg", "Threads"]
 
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML (see scenarios/).")]
 ProfileOpt = Annotated[Optional[Path], typer.Option("--profile", help="Use this profile table (Parquet) instead of profiling.")]

@@ -14,7 +14,7 @@ import typer
 from sc2sim.api import scenario_profile
 from sc2sim.atomic import check_output_dir
 from sc2sim.commands.common import finish_run, parse_samples, progress_bar, warn_threads
-from sc2sim.commands.options import DataDir, EngineOpt, ProfileOpt, ProgressOpt, QuietOpt, Repeats, ReportOpt, ScenarioArg, Threads
+from sc2sim.commands.options import MIN_ROUNDS, DataDir, EngineOpt, ProfileOpt, ProgressOpt, QuietOpt, Repeats, ReportOpt, ScenarioArg, Threads
 from sc2sim.sim import check_engine
 
 
@@ -23,7 +23,7 @@ def run(
     out: Path = typer.Option(..., "--out", help="Folder for requests.parquet, summary.csv, summary.json."),
     profile: ProfileOpt = None,
     engine: EngineOpt = "auto",
-    repeats: Repeats = 2,
+    repeats: Repeats = MIN_ROUNDS,
     threads: Threads = 1,
     data_dir: DataDir = None,
     progress: ProgressOpt = True,

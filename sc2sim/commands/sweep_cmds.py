@@ -14,7 +14,7 @@ import typer
 from sc2sim.api import scenario_profile
 from sc2sim.atomic import check_output_dir
 from sc2sim.commands.common import finish_run, label_published, progress_bar, warn_threads
-from sc2sim.commands.options import DataDir, EngineOpt, ProfileOpt, ProgressOpt, QuietOpt, Repeats, ReportOpt, ScenarioArg, Threads
+from sc2sim.commands.options import MIN_ROUNDS, DataDir, EngineOpt, ProfileOpt, ProgressOpt, QuietOpt, Repeats, ReportOpt, ScenarioArg, Threads
 from sc2sim.errors import ConfigError
 from sc2sim.sim import check_engine
 
@@ -28,7 +28,7 @@ def sweep(
     processes: bool = typer.Option(True, "--processes/--no-processes", help="LocalCluster workers as processes (default) or threads in this process."),
     connect_timeout: float = typer.Option(10.0, "--connect-timeout", help="Seconds to wait for --scheduler."),
     engine: EngineOpt = "auto",
-    repeats: Repeats = 2,
+    repeats: Repeats = MIN_ROUNDS,
     threads: Threads = 1,
     data_dir: DataDir = None,
     progress: ProgressOpt = True,

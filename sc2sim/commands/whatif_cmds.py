@@ -12,7 +12,7 @@ from typing import Optional
 import typer
 
 from sc2sim.api import scenario_profile
-from sc2sim.commands.options import DataDir, ProfileOpt, ProgressOpt, Repeats, Threads
+from sc2sim.commands.options import MIN_ROUNDS, DataDir, ProfileOpt, ProgressOpt, Repeats, Threads
 from sc2sim.errors import ConfigError
 
 
@@ -27,7 +27,7 @@ def whatif(
     requests: Optional[int] = typer.Option(None, "--requests", help="Simulated requests per cell and pipeline."),
     samples: Optional[int] = typer.Option(None, "--samples", help="Test samples to profile (default: the scenario's, or 1000)."),
     profile: ProfileOpt = None,
-    repeats: Repeats = 2,
+    repeats: Repeats = MIN_ROUNDS,
     threads: Threads = 1,
     data_dir: DataDir = None,
     weights: Optional[str] = typer.Option(None, "--weights", help="none: architecture-only what-if: every pipeline "

@@ -12,13 +12,13 @@ from sc2sim.pipelines import build_pipeline
 from sc2sim.profiling.architecture import apply_published
 from sc2sim.profiling.measure import COUNT_COLUMNS, measure_pipelines
 from sc2sim.profiling.table import base_meta, cache_dir, cache_key, read_profile
-from sc2sim.profiling.timing import Protocol, busy_note, host_load, pinned_threads
+from sc2sim.profiling.timing import MIN_ROUNDS, Protocol, busy_note, host_load, pinned_threads
 from sc2sim.tables import write_table
 from sc2sim.ui import progress_bar
 
 
 def ensure_profile(pipelines: list[str], samples: int | None, dataset: str = "fashion-mnist", data_dir: str | None = None,
-                   repeats: int = 2, threads: int = 1, progress: bool = True, use_cache: bool = True,
+                   repeats: int = MIN_ROUNDS, threads: int = 1, progress: bool = True, use_cache: bool = True,
                    timed: int | None = None, idle_gap_ms: float = 0.0) -> pd.DataFrame:
     """Profile table (one row per pipeline x sample) for the first ``samples`` test samples (None: all).
 

@@ -38,6 +38,8 @@ import numpy as np
 
 TARGET_CI = 0.02
 """Stability target (relative): rounds stop when a round moves every stage median by less than half of it."""
+MIN_ROUNDS = 2
+"""Kept timing rounds at least, by default (``--repeats``; more follow until the medians settle)."""
 BUSY_LOAD = 0.75
 """Load average per core above which the host counts as busy while timing."""
 
@@ -48,7 +50,7 @@ class Protocol:
 
     threads: int = 1
     warmup: int = 1
-    rounds: int = 2
+    rounds: int = MIN_ROUNDS
     target_ci: float = TARGET_CI
     max_rounds: int = 6
 
