@@ -109,46 +109,42 @@ def pick(rows: pd.DataFrame, objective: Objective = DEFAULT_OBJECTIVE, deadline_
 
     Sorting keys in numpy (``np.lexsort``, stable like a stable multi-key sort; NaN sorts last): a
     report applies this to every point of a sweep, twice (winner and runner-up)."""
-    lat = rows[objective.column].to_numpy(dtype=float)
+    order = order or {p: k for k, p in enumerate(dict.fromkeys(rows["pipeline"]))}
+    o = np.array([order.get(p, len(order)) for p in rows["pipeline"]], dtype=float)
+    got = _pick_index(rows[objective.column].to_numpy(dtype=float), accuracy_of(rows),
+                      rows["mean_energy_j"].to_numpy(dtype=float), o, objective, deadline_ms)
+    return None if got is None else Pick(rows.iloc[got[0]], got[1], got[2])
+
+
+def _pick_index(lat: np.ndarray, acc: np.ndarray, energy: np.ndarray, o: np.ndarray, objective: Objective,
+                deadline_ms: float | None) -> tuple[int, bool, int] | None:
+    """:func:`pick` on arrays (latency at the objective's statistic, rule accuracy, energy, scenario
+    order): ``(position of the best, whether it qualifies, how many qualify)``, None if no latency is finite."""
     fin = np.isfinite(lat)
     if not fin.any():
         return None
-    order = order or {p: k for k, p in enumerate(dict.fromkeys(rows["pipeline"]))}
-    o = np.array([order.get(p, len(order)) for p in rows["pipeline"]], dtype=float)
-    acc = accuracy_of(rows)
     ok = fin.copy()
     if deadline_ms is not None and np.isfinite(deadline_ms):
         ok &= lat <= deadline_ms + EPS_MS
     if objective.min_accuracy is not None:
         ok &= acc >= objective.min_accuracy - 1e-12
     if ok.any():
-        e = rows["mean_energy_j"].to_numpy(dtype=float)
         qualifying = int(ok.sum())
         if objective.kind == "accuracy" and objective.accuracy_tolerance > 0:  # near-equal accuracy: a tie
             top = np.nanmax(np.where(ok, acc, -np.inf))
-            tied = ok & (acc >= top - objective.accuracy_tolerance - 1e-12)
-            idx = np.flatnonzero(tied)
-            best = idx[np.lexsort((o[idx], -acc[idx], lat[idx]))[0]]  # lexsort: the last key is the primary
-            return Pick(rows.iloc[best], True, qualifying)
-        keys = {"accuracy": (-acc, lat, o), "latency": (lat, -acc, o), "energy": (e, -acc, lat, o)}[objective.kind]
+            idx = np.flatnonzero(ok & (acc >= top - objective.accuracy_tolerance - 1e-12))
+            return int(idx[np.lexsort((o[idx], -acc[idx], lat[idx]))[0]]), True, qualifying  # last key primary
+        keys = {"accuracy": (-acc, lat, o), "latency": (lat, -acc, o), "energy": (energy, -acc, lat, o)}[objective.kind]
         idx = np.flatnonzero(ok)
-        best = idx[np.lexsort(tuple(k[idx] for k in reversed(keys)))[0]]  # lexsort: the last key is the primary
-        return Pick(rows.iloc[best], True, qualifying)
+        return int(idx[np.lexsort(tuple(k[idx] for k in reversed(keys)))[0]]), True, qualifying
     idx = np.flatnonzero(fin)
-    return Pick(rows.iloc[idx[np.lexsort((o[idx], lat[idx]))[0]]], False, 0)
+    return int(idx[np.lexsort((o[idx], lat[idx]))[0]]), False, 0
 
-def _rule_accuracy(row: pd.Series) -> float:
+
+def _rule_accuracy(row: dict | pd.Series) -> float:
     """:func:`accuracy_of` for one summary row."""
     test = _num(row.get("test_accuracy"))
     return test if math.isfinite(test) else _num(row["accuracy"])
-
-
-def point_deadline(rows: pd.DataFrame) -> float | None:
-    """The deadline (ms) of one point's summary rows (None when the scenario sets none)."""
-    if "deadline_ms" not in rows:
-        return None
-    v = rows["deadline_ms"].astype(float).dropna()
-    return float(v.iloc[0]) if len(v) else None
 
 
 def _num(v: object) -> float:
@@ -168,19 +164,28 @@ def best_per_point(summary: pd.DataFrame, objective: Objective = DEFAULT_OBJECTI
     ``best`` (pipeline) and its strategy, accuracy (the rule's, see :func:`accuracy_of`; and its
     ``accuracy_source``), latency statistics, deadline-hit rate, energy and bytes; ``latency_ms`` = the
     objective's statistic; ``qualifies`` (the winner meets the rule's constraints), ``qualifying`` (how
-    many pipelines do), ``runner_up`` and ``deadline_ms``."""
+    many pipelines do), ``runner_up`` and ``deadline_ms``. (:func:`pick` per point, on arrays taken once.)"""
     order = {p: k for k, p in enumerate(dict.fromkeys(summary["pipeline"]))}
     keep = [c for c in POINT_COLUMNS if c in summary.columns and c != "deadline_ms"]
-    out = []
     s = summary.sort_values("point_index", kind="stable") if "point_index" in summary else summary
-    for point, g in s.groupby("point", sort=False):
-        deadline = point_deadline(g)
-        first = pick(g, objective, deadline, order)
+    recs = s.to_dict("records")
+    pipes = s["pipeline"].to_numpy()
+    o = np.array([order.get(p, len(order)) for p in pipes], dtype=float)
+    lat, acc = s[objective.column].to_numpy(dtype=float), accuracy_of(s)
+    energy = s["mean_energy_j"].to_numpy(dtype=float)
+    dl = s["deadline_ms"].to_numpy(dtype=float) if "deadline_ms" in s else None
+    codes, points = pd.factorize(s["point"], sort=False)
+    out = []
+    for k, point in enumerate(points):
+        idx = np.flatnonzero(codes == k)
+        given = dl[idx][~np.isnan(dl[idx])] if dl is not None else np.zeros(0)
+        deadline = float(given[0]) if given.size else None
+        first = _pick_index(lat[idx], acc[idx], energy[idx], o[idx], objective, deadline)
         if first is None:
             continue
-        b = first.row
-        rest = g[g["pipeline"] != b["pipeline"]]
-        second = pick(rest, objective, deadline, order) if len(rest) else None
+        b = recs[idx[first[0]]]
+        rest = idx[pipes[idx] != b["pipeline"]]
+        second = _pick_index(lat[rest], acc[rest], energy[rest], o[rest], objective, deadline) if rest.size else None
         row = {"point": point, "point_index": int(b.get("point_index", len(out)))}
         row.update({c: b[c] for c in keep})
         row.update({
@@ -189,8 +194,8 @@ def best_per_point(summary: pd.DataFrame, objective: Objective = DEFAULT_OBJECTI
             **{c: float(b[c]) for c in LATENCY_METRICS.values() if c in b}, "latency_ms": float(b[objective.column]),
             "deadline_hit_rate": _num(b.get("deadline_hit_rate")),
             "mean_energy_j": float(b["mean_energy_j"]), "mean_bytes": float(b["mean_bytes"]),
-            "qualifies": bool(first.qualifies), "qualifying": int(first.qualifying),
-            "runner_up": "" if second is None else second.row["pipeline"],
+            "qualifies": bool(first[1]), "qualifying": int(first[2]),
+            "runner_up": "" if second is None else recs[rest[second[0]]]["pipeline"],
             "deadline_ms": math.nan if deadline is None else float(deadline),
         })
         out.append(row)
