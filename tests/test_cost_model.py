@@ -133,6 +133,38 @@ def test_split_profile_reads_counts_and_tolerates_tables_without_them():
     assert new.edge_work.ops[0] == 10 and new.edge_work.flops[0] == 2e6 and new.mobile_work.io_bytes[1] == 100
 
 
+def test_summary_names_the_dominant_term_of_each_stage():
+    """A small split stage: dispatch-bound on the Pi (hundreds of operators, few FLOPs), launch-bound on
+    the T4; ten times the FLOPs make the Pi's side arithmetic-bound; codec time dominates when it is
+    most of the stage; no counts, or a local pipeline's edge side: no decomposition."""
+    from sc2sim.sim.plan import split_profile
+    from sc2sim.sim.terms import stage_terms
+
+    host, pi, t4 = load_device("host"), load_device("rpi4"), load_device("t4")
+    rows = {"pipeline": "p", "strategy": "split", "sample": [0, 1, 2], "correct": True, "payload_bytes": 10,
+            "mobile_ms": 1.0, "edge_ms": 2.0, "mobile_encode_ms": [0.01, 0.02, 0.03], "edge_decode_ms": 0.01,
+            "mobile_flops": 2e6, "edge_flops": 2e6}
+    counts = {f"{side}_{k}": v for side in ("mobile", "edge")
+              for k, v in (("ops", 200), ("kernels", 150), ("bytes", 1e5), ("weight_bytes", 5e4), ("io_bytes", 3136),
+                           ("low_flops", 0), ("low_bytes", 2e4), ("low_weight_bytes", 0))}
+    r = stage_terms(split_profile(pd.DataFrame({**rows, **counts}), ["p"], None)["p"], host, pi, t4)
+    assert (r["mobile_dominant"], r["edge_dominant"]) == ("dispatch", "launch")
+    assert 0.5 < r["mobile_dominant_share"] <= 1 and 0.5 < r["edge_dominant_share"] <= 1
+    expect = terms(StageWork(**{k: counts[f"mobile_{k}"] for k in ("ops", "kernels", "bytes", "weight_bytes", "io_bytes",
+                                                                     "low_flops", "low_bytes", "low_weight_bytes")},
+                             flops=2e6), 0.02, host, pi)
+    assert r["mobile_stage_ms"] == pytest.approx(expect.total)  # the median sample's codec time
+    heavy = stage_terms(split_profile(pd.DataFrame({**rows, **counts, "mobile_flops": 2e8}), ["p"], None)["p"], host, pi, t4)
+    assert heavy["mobile_dominant"] == "arithmetic"
+    codec = stage_terms(split_profile(pd.DataFrame({**rows, **counts, "mobile_encode_ms": 50.0}), ["p"], None)["p"],
+                        host, pi, t4)
+    assert codec["mobile_dominant"] == "codec"
+    bare = stage_terms(split_profile(pd.DataFrame(rows), ["p"], None)["p"], host, pi, t4)
+    assert bare["mobile_dominant"] == "" and np.isnan(bare["mobile_stage_ms"])
+    local = stage_terms(split_profile(pd.DataFrame({**rows, **counts, "strategy": "local"}), ["p"], None)["p"], host, pi, t4)
+    assert local["mobile_dominant"] == "dispatch" and local["edge_dominant"] == ""
+
+
 def test_edge_server_adds_the_batch_extra():
     from sc2sim.sim.des import EdgeServer
 

@@ -34,6 +34,11 @@ def test_run_profiles_real_pipelines_and_keeps_their_accuracy(tmp_path):
     drawn = rec[rec.pipeline == "offload:webp?quality=30"]
     assert "sample" in drawn.columns
     assert (drawn["payload_bytes"].to_numpy() == webp.loc[drawn["sample"]].to_numpy()).all()
+    # real counts: every stage decomposed by the cost model (a WebP encoder is codec time on the Pi)
+    webp_rows = summary[summary.pipeline == "offload:webp?quality=30"]
+    assert (webp_rows["mobile_dominant"] == "codec").all() and (webp_rows["edge_dominant"] == "launch").all()
+    assert summary.loc[summary.pipeline == "local:light", "edge_dominant"].isna().all()  # no edge stage
+    assert (summary["mobile_stage_ms"] > 0).all()
 
 
 def test_a_bad_pipeline_parameter_in_a_scenario_names_the_file_and_field(tmp_path, capsys):

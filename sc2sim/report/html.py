@@ -118,6 +118,34 @@ def breakdown_table(run: RunData) -> str:
     return table(rows, ["point", "pipeline", *(f"{n} ms" for n in names), "sum of parts ms", "mean latency ms"])
 
 
+def _term_cell(stage_ms: Any, dominant: Any, share: Any) -> str:
+    if not dominant or stage_ms is None or not math.isfinite(float(stage_ms)):
+        return "<td>-</td>"
+    pct = "" if share is None or not math.isfinite(float(share)) else f" {float(share) * 100:.0f} %"
+    return f'<td class="num">{float(stage_ms):.3g} ms, {esc(dominant)}{pct}</td>'
+
+
+def terms_table(run: RunData) -> str:
+    """Per pipeline, the modelled batch-1 time of its device stage on each mobile device and of its edge
+    stage on each edge device, with the cost-model term that dominates it (summary columns of
+    :mod:`sc2sim.sim.terms`); empty for runs without them (emulation, older runs)."""
+    s = run.summary
+    if "mobile_dominant" not in s.columns:
+        return ""
+    sides = [("mobile", m, "device side on") for m in dict.fromkeys(s["mobile"].astype(str))]
+    sides += [("edge", e, "edge side on") for e in dict.fromkeys(s["edge"].astype(str))]
+    first = s.drop_duplicates(["pipeline", "mobile", "edge"]).to_dict("records")
+    rows = []
+    for p in run.pipelines:
+        cells = [f"<td>{esc(p)}</td>"]
+        for side, dev, _ in sides:
+            r = next((x for x in first if x["pipeline"] == p and str(x[side]) == dev), None)
+            cells.append("<td>-</td>" if r is None else
+                         _term_cell(r.get(f"{side}_stage_ms"), r.get(f"{side}_dominant"), r.get(f"{side}_dominant_share")))
+        rows.append(cells)
+    return table(rows, ["pipeline", *(f"{label} {dev}" for _, dev, label in sides)])
+
+
 def _tint(rgba: tuple, amount: float = 0.4) -> str:
     """A light hex tint of a matplotlib colour (``amount`` of the colour over white)."""
     r, g, b = (round(255 * (1 - amount + amount * c)) for c in rgba[:3])
@@ -227,6 +255,11 @@ def page(run: RunData, figures: list[Figure], metric: str, w: Winners) -> str:
         "<p><b>Measured</b> on this host: payload bytes (exact bitstreams), accuracy (real predictions), host stage "
         "times. <b>Modelled</b>: device compute times (host times mapped onto the device profiles), the links and "
         "transport, queueing (simulated), device energy.</p>", prov,
+        *(["<h2>Where the modelled compute time goes</h2><p>Each stage at batch size 1 (the median timed sample's "
+           "codec time) by the cost model of <code>sc2sim/devices/cost_model.py</code>: its modelled time and the "
+           "term that contributes most (dispatch or launch of operators, arithmetic, memory traffic, codec, copy, "
+           "fixed cost per call) with its share. Dispatch-bound stages gain little from a faster processor, "
+           "arithmetic-bound ones scale with its throughput.</p>", terms] if (terms := terms_table(run)) else []),
         "<h2>Figures</h2>", *(figure_html(f) for f in figures),
         "<h2>Summary</h2><p>One row per point x pipeline (as in <code>summary.csv</code>). <i>Pareto</i>: on the "
         f"latency-accuracy front of its point ({esc(metric.split('_')[1])} latency); <i>best</i>: the best pipeline "

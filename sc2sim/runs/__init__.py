@@ -21,13 +21,14 @@ from sc2sim.runs.columns import (
     RECORD_COLUMNS,
     STRING_COLUMNS,
     SUMMARY_COLUMNS,
+    TERM_COLUMNS,
 )
 from sc2sim.runs.folder import RunResult, read_records, read_summary, run_meta, saved_summary, write_results
 from sc2sim.runs.keys import file_sha, point_filename, point_key, profile_identity
 from sc2sim.runs.points import PointResult, PointTodo, assemble_points, pending_points, read_point_meta, write_point
 
 __all__ = [
-    "LATENCY_METRICS", "POINT_COLUMNS", "RECORD_COLUMNS", "STRING_COLUMNS", "SUMMARY_COLUMNS",
+    "LATENCY_METRICS", "POINT_COLUMNS", "RECORD_COLUMNS", "STRING_COLUMNS", "SUMMARY_COLUMNS", "TERM_COLUMNS",
     "RunResult", "read_records", "read_summary", "run_meta", "saved_summary", "write_results",
     "file_sha", "point_filename", "point_key", "profile_identity",
     "PointResult", "PointTodo", "assemble_points", "pending_points", "read_point_meta", "write_point",

@@ -9,7 +9,8 @@ deadline.
 Summary rows (one per sweep point x pipeline): accuracy of the simulated requests and of the whole
 profiled test set (``test_accuracy``, NaN for the adaptive policy), latency statistics (ms), throughput (req/s),
 deadline-hit rate, mean payload and wire bytes, mean device energy (J), then the point's parameters
-(:data:`POINT_COLUMNS`, swept or not).
+(:data:`POINT_COLUMNS`, swept or not) and which cost-model term dominates the device and edge stages
+(:data:`TERM_COLUMNS`; simulated runs only).
 """
 
 from __future__ import annotations
@@ -33,10 +34,14 @@ POINT_COLUMNS: tuple[str, ...] = (
 )
 """Summary columns that describe a sweep point (its concrete parameters)."""
 
+TERM_COLUMNS: tuple[str, ...] = ("mobile_stage_ms", "mobile_dominant", "mobile_dominant_share",
+                                  "edge_stage_ms", "edge_dominant", "edge_dominant_share")
+"""Summary columns saying which cost-model term dominates each stage (:mod:`sc2sim.sim.terms`)."""
+
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "point", "point_index", "pipeline", "strategy", "engine", "requests", "accuracy", "test_accuracy", "latency_mean_ms",
     "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "throughput_rps", "deadline_hit_rate", "mean_bytes",
-    "mean_wire_bytes", "mean_energy_j", *POINT_COLUMNS,
+    "mean_wire_bytes", "mean_energy_j", *POINT_COLUMNS, *TERM_COLUMNS,
 )
 """Columns of ``summary.csv``, in order (the adaptive policy adds ``chosen_mix``; architecture-only
 pipelines add ``accuracy_source``/``bytes_source``)."""

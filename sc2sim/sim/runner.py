@@ -24,6 +24,7 @@ from sc2sim.sim.exact import Times, simulate_exact
 from sc2sim.sim.metrics import assemble, records_columns, summarize
 from sc2sim.sim.plan import Plan, build_plan, link_capacity, split_profile
 from sc2sim.sim.policy import ADAPTIVE, adaptive_records, choice_mix, simulate_adaptive
+from sc2sim.sim.terms import stage_terms
 
 ENGINES = ("auto", "simpy", "exact")
 
@@ -78,6 +79,7 @@ def simulate_point(point: Point, pipelines: list[str], rows: dict[str, Any], hos
         out.summary.append(summarize(point, name, r.strategy, used, rec["latency_s"], rec["correct"], rec["t_arrival"],
                                      rec["t_done"], rec["payload_bytes"], rec["wire_bytes"], rec["energy_j"],
                                      plan.deadline_s, test_accuracy=float(np.mean(r.correct))))
+        out.summary[-1].update(stage_terms(r, host, mobile, edge))
         out.frames.append(rec)
         if on_step:
             on_step(f"{point.label} {name}")
