@@ -13,7 +13,9 @@ table (:mod:`sc2sim.profiling.microbench`):
   (:mod:`sc2sim.devices.cost_model`) are then fitted to them by least squares on log time:
   CPU: ``dispatch_us``, achieved GFLOPS (``efficiency``) and ``mem_gbps``; GPU: ``launch_us`` from
   batch 1 and achieved GFLOPS and bandwidth from batch 32. Micro-benchmark values start the fit and
-  stay in the file's ``calibration`` block, with every reference stage's measured and fitted time.
+  stay in the file's ``calibration`` block, with every reference stage's measured and fitted time;
+  the memory bandwidth, which few reference stages constrain, is held near its micro-benchmark
+  value (:data:`ANCHORED`).
 
 The profile records when, where and with what it was measured (``calibration``: date, host,
 runtime, versions, load average). Power cannot be measured from inside a VM: those figures are
