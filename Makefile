@@ -32,6 +32,7 @@ test: setup
 	$(PY) -m pytest -q
 
 bench: setup
+	$(PY) benchmarks/bench_host_drift.py
 	$(PY) benchmarks/bench_rate_accuracy.py
 	$(PY) benchmarks/bench_sim.py
 	$(PY) benchmarks/bench_make_run.py
