@@ -102,8 +102,8 @@ class Results:
         from sc2sim.report import build_report
         from sc2sim.report.data import written_run
 
+        self.save(out_dir)
         result = RunResult(self.requests, self.summary, self.info)
-        write_results(out_dir, result, self.meta)
         return build_report(out_dir, latency=latency, run=written_run(out_dir, result, self.meta))
 
 

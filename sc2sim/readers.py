@@ -4,8 +4,8 @@ Loading is defensive (:func:`load_yaml`, :func:`load_json`, :func:`read_text_fil
 a regular UTF-8 file of at most :data:`MAX_FILE_BYTES`; a YAML document may not expand (through
 aliases) to more than :data:`MAX_NODES` nodes, nest deeper than :data:`MAX_DEPTH`, refer to itself, or
 repeat a key. Plain scalars follow the YAML 1.2 core schema (``1e6`` and ``.inf`` are numbers, ``010``
-is ten, ``no``/``on`` and dates stay text), not PyYAML's YAML 1.1 defaults. Every problem is a one-line ConfigError naming the file.
-Validating what was read is :mod:`sc2sim.config`.
+is ten, ``no``/``on`` and dates stay text), not PyYAML's YAML 1.1 defaults. Every problem is a one-line
+ConfigError naming the file. Validating what was read is :mod:`sc2sim.config`.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ _SOURCES = ("report", "runs/decision.py", "runs/columns.py")  # code whose chang
 
 def _frame_digest(h: Any, df: pd.DataFrame) -> None:
     """Feed a frame into ``h`` column by column: numeric columns as their raw bytes, categoricals as
-    categories plus codes, anything else as JSON text (a few hundred thousand records in ~10 ms)."""
+    categories plus codes, anything else as JSON text (the default study's 288,000 records and summary: about 30 ms)."""
     import numpy as np
 
     h.update("\x1f".join(map(str, df.columns)).encode())

@@ -114,7 +114,7 @@ def run_data(folder: str | Path, summary: pd.DataFrame, records: pd.DataFrame, m
     categoricals of their text (grouping 10^5-10^6 records by category codes, not by strings)."""
     from sc2sim.cards import published_meta, with_published
 
-    records = records[[c for c in REPORT_RECORD_COLUMNS if c in records.columns]].copy()
+    records = records[[c for c in REPORT_RECORD_COLUMNS if c in records.columns]]  # a new frame (copy on write)
     for c in ("point", "pipeline"):
         col = records[c]
         if isinstance(col.dtype, pd.CategoricalDtype):

@@ -1,7 +1,8 @@
 """The one decision rule: which pipeline is best at a sweep point.
 
 Every place that names a winner (the summary's ``best`` table, the report's winner map and winner
-table, the what-if heatmaps and verdicts) asks :func:`pick`, so there is one meaning of "best".
+table, the what-if heatmaps and verdicts) asks :func:`pick` (or, for a whole summary,
+:func:`best_per_point`, which runs the same core on arrays), so there is one meaning of "best".
 
 Accuracy is the pipeline's accuracy on the whole profiled test set (``test_accuracy``), not the
 mean over the simulated requests, so that sampling noise cannot flip a winner.

@@ -58,11 +58,14 @@ class PointOutput:
 
 def simulate_point(point: Point, pipelines: list[str], rows: dict[str, Any], host: DeviceProfile, mobile: DeviceProfile,
                    edge: DeviceProfile, cap: Any, engine: str = "auto", policy: Any = None,
-                   on_step: Callable[[str], None] | None = None) -> PointOutput:
+                   on_step: Callable[[str], None] | None = None, terms_cache: dict | None = None) -> PointOutput:
     """Simulate every pipeline of one sweep point (and the adaptive policy when ``policy.kind`` is adaptive).
 
     The one inner loop behind both ``sc2sim run`` (:func:`simulate_scenario`) and ``sc2sim sweep``.
+    ``terms_cache`` keeps each (pipeline, mobile, edge)'s cost-model terms across the points of a run
+    (they do not depend on the network).
     """
+    terms_cache = {} if terms_cache is None else terms_cache
     adaptive = policy is not None and policy.kind == "adaptive"
     out = PointOutput([], [], {}, 0)
     plans = []
@@ -79,7 +82,10 @@ def simulate_point(point: Point, pipelines: list[str], rows: dict[str, Any], hos
         out.summary.append(summarize(point, name, r.strategy, used, rec["latency_s"], rec["correct"], rec["t_arrival"],
                                      rec["t_done"], rec["payload_bytes"], rec["wire_bytes"], rec["energy_j"],
                                      plan.deadline_s, test_accuracy=float(np.mean(r.correct))))
-        out.summary[-1].update(stage_terms(r, host, mobile, edge))
+        key = (name, mobile.name, edge.name)
+        if key not in terms_cache:
+            terms_cache[key] = stage_terms(r, host, mobile, edge)
+        out.summary[-1].update(terms_cache[key])
         out.frames.append(rec)
         if on_step:
             on_step(f"{point.label} {name}")
@@ -112,6 +118,7 @@ def simulate_scenario(sc: Scenario, profile: pd.DataFrame, engine: str = "auto",
     host = load_device("host")
     devices: dict[str, DeviceProfile] = {}
     caps: dict = {}
+    terms: dict = {}
     frames, summary = [], []
     engines_used: dict[str, int] = {}
     t0 = time.perf_counter()
@@ -122,7 +129,7 @@ def simulate_scenario(sc: Scenario, profile: pd.DataFrame, engine: str = "auto",
                 devices[name] = load_device(name)
         mobile, edge = devices[point.mobile], devices[point.edge]
         res = simulate_point(point, sc.pipelines, rows, host, mobile, edge, link_capacity(point, caps), engine,
-                             sc.policy, on_step)
+                             sc.policy, on_step, terms)
         for k, v in res.engines.items():
             engines_used[k] = engines_used.get(k, 0) + v
         n_req += res.requests
