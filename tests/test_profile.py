@@ -94,8 +94,11 @@ def test_timing_subset_measures_bytes_everywhere_and_times_only_the_first_k(fmni
         assert (g["payload_bytes"] > 0).all() and g["pred"].between(0, 9).all()
         b1 = g.iloc[:12]
         assert (b1["batch1_pred"] == b1["pred"]).all(), name
-        # batched and batch-1 convolutions may differ in the last float bit: the length may move a byte
-        assert (b1["batch1_payload_bytes"] - b1["payload_bytes"]).abs().max() <= 2, name
+        # batched (channels-last) and batch-1 convolutions may differ in the last float bit: split:naive's
+        # min-max quantised features may then zlib a few bytes longer or shorter (10,000 images: at most
+        # 6 B, a mean of -0.003 B; profiling.quality), the entropy-coded and image payloads by nothing
+        diff = (b1["batch1_payload_bytes"] - b1["payload_bytes"]).abs()
+        assert diff.max() <= (8 if name.startswith("split:naive") else 0), name
         assert g["batch1_payload_bytes"].iloc[12:].isna().all()
     jpeg = build_pipeline("offload:jpeg?quality=50")
     rows = t[t.pipeline == jpeg.name].set_index("sample")

@@ -14,7 +14,7 @@ import torch
 from sc2sim.models import load_bundled
 from sc2sim.pipelines.base import Pipeline, register_pipeline
 from sc2sim.pipelines.payload import class_index
-from sc2sim.pipelines.torch_util import argmax1, argmax_batch, image_tensor, images_tensor, weights_tag
+from sc2sim.pipelines.torch_util import argmax1, image_tensor, predict_batch, weights_tag
 
 
 class LocalPipeline(Pipeline):
@@ -37,7 +37,7 @@ class LocalPipeline(Pipeline):
 
     def mobile_batch(self, images: np.ndarray) -> list[bytes]:
         with torch.no_grad():
-            return [self.encode(int(c)) for c in argmax_batch(self.model(images_tensor(images)))]
+            return [self.encode(int(c)) for c in predict_batch(self.model, images)]
 
     def encode(self, x: int) -> bytes:
         return bytes([x])

@@ -19,7 +19,7 @@ from sc2sim.errors import ConfigError
 from sc2sim.pipelines.base import Param, Pipeline, register_pipeline
 from sc2sim.pipelines.imagenet import EDGE_MODEL_PARAMS, card_point, load_classifier
 from sc2sim.pipelines.image_codecs import decode_image, encode_image, payload_only_bytes
-from sc2sim.pipelines.torch_util import argmax1, argmax_batch, image_tensor, images_tensor
+from sc2sim.pipelines.torch_util import argmax1, image_tensor, predict_batch
 
 _MODEL = Param(str, "teacher", "a bundled classifier: teacher or light", lambda v: v in ("teacher", "light"))
 _QUALITY = Param(int, 50, "an integer 1-100", lambda v: 1 <= v <= 100)
@@ -77,7 +77,7 @@ class ImageOffload(Pipeline):
 
     def edge_batch(self, payloads: list[bytes]) -> np.ndarray:
         with torch.no_grad():
-            return argmax_batch(self.model(images_tensor(self.decode_batch(payloads))))
+            return predict_batch(self.model, self.decode_batch(payloads))
 
     def payload_only(self, payload: bytes) -> int:
         return payload_only_bytes(payload, self.FORMAT)

@@ -164,7 +164,7 @@ class Sc2benchSplit(Pipeline):
             return argmax1(self._classify(z))
 
     def mobile_batch(self, images: np.ndarray) -> list[bytes]:
-        with torch.no_grad():  # the caller bounds the batch (sc2sim.profiling.measure.PIXELS_PER_BATCH)
+        with torch.no_grad():  # the caller bounds the batch (sc2sim.profiling.quality.PIXELS_PER_BATCH)
             return self.bl.entropy_bottleneck.compress(self._latent(images_tensor(images)))
 
     def edge_batch(self, payloads: list[bytes]) -> np.ndarray:

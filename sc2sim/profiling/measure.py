@@ -2,10 +2,10 @@
 
 Profiling is two passes over the test samples, for all the pipelines being profiled together:
 
-1. **Bytes and accuracy, every sample** (:func:`quality_passes`). :meth:`Pipeline.mobile_batch` and
-   :meth:`Pipeline.edge_batch` run each pipeline on batches, one pipeline per core side by side
-   (nothing is timed). Every payload is real bytes that the edge decodes and classifies, so
-   ``payload_bytes``, ``pred`` and ``correct`` are measured on each sample.
+1. **Bytes and accuracy, every sample** (:func:`~sc2sim.profiling.quality.quality_passes`).
+   :meth:`Pipeline.mobile_batch` and :meth:`Pipeline.edge_batch` run each pipeline on batches, one
+   pipeline per core side by side (nothing is timed). Every payload is real bytes that the edge
+   decodes and classifies, so ``payload_bytes``, ``pred`` and ``correct`` are measured on each sample.
 2. **Stage times, the first ``timed`` samples** (:func:`timing_rounds`), by the protocol of
    :mod:`sc2sim.profiling.timing` (thread CPU time with one thread, warm-up, rounds that run every
    sample of every pipeline once, per-sample minimum over rounds, rounds until the stage medians are
@@ -29,20 +29,18 @@ run must produce the same bytes.
 
 from __future__ import annotations
 
-import os
 import time
-import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-import torch
 
 from sc2sim.data import ImageSet
 from sc2sim.pipelines.base import Pipeline
 from sc2sim.profiling.counting import WorkCount, count_work
 from sc2sim.profiling.flops import count_flops
+from sc2sim.profiling.quality import quality_passes
 from sc2sim.profiling.timing import Protocol, bootstrap_rel_ci, timed_ms
 
 COLUMNS = ["pipeline", "strategy", "sample", "label", "pred", "correct", "payload_bytes", "payload_only_bytes", "mobile_ms", "edge_ms",
@@ -51,15 +49,6 @@ COLUMNS = ["pipeline", "strategy", "sample", "label", "pred", "correct", "payloa
 WORK_COUNTS = ("ops", "kernels", "bytes", "weight_bytes", "io_bytes", "low_flops", "low_bytes", "low_weight_bytes")
 """Per-stage counts stored as ``mobile_<name>`` / ``edge_<name>`` columns (FLOPs are ``*_flops``)."""
 COUNT_COLUMNS = [f"{side}_{c}" for side in ("mobile", "edge") for c in WORK_COUNTS]
-PIXELS_PER_BATCH = 4_000_000  # input values per batch in the bytes-and-accuracy pass at most (26 images of
-# 224x224x3: bounded memory for large models)
-BATCH_IMAGES = 128
-"""Images per batch in the bytes-and-accuracy pass at most: 128 28x28 images ran 10-15 % faster per
-image than 250 on this host (the activations stay in the 1 MiB L2; teacher, learned codec and
-Entropic Student pipelines, one thread); 64 was 4 % faster for the teacher and 3-11 % slower for
-the other two."""
-
-
 def stage_flops(pipe: Pipeline, image: np.ndarray) -> tuple[int, int]:
     """(mobile, edge) FLOPs for one image, counted by torch's FlopCounterMode (codecs count 0)."""
     payload: list[bytes] = []
@@ -84,91 +73,22 @@ def stage_params(pipe: Pipeline) -> tuple[int, int]:
     return count(mods["mobile"]), count(mods["edge"])
 
 
-def _batches(images: np.ndarray) -> list[slice]:
-    per_image = int(np.prod(images.shape[1:])) or 1
-    size = max(1, min(BATCH_IMAGES, PIXELS_PER_BATCH // per_image))
-    return [slice(i, i + size) for i in range(0, len(images), size)]
-
-
-def _run_batch(pipe: Pipeline, images: np.ndarray) -> tuple[list[bytes], np.ndarray]:
-    with torch.no_grad():
-        payloads = pipe.mobile_batch(images)
-        return payloads, np.asarray(pipe.edge_batch(payloads), np.int64)
-
-
-def quality_passes(pipes: list[Pipeline], images: np.ndarray, on_sample: Callable[[int], None] | None = None,
-                   workers: int | None = None) -> list[tuple[list[bytes], np.ndarray]]:
-    """Payloads and predictions of every image for every pipeline, in batches (untimed).
-
-    ``workers`` threads (default: one per core), each running torch with one intra-op thread: aten
-    releases the GIL, so batches of different pipelines run side by side on the cores, which scales
-    better on small 28x28 batches than one pipeline at a time with intra-op threads (1.76x against
-    1.30x on 2 cores, BENCHMARKS.md section 5) and does not oversubscribe a core another process is
-    using. A pipeline is never used by two threads at once; a free thread takes the next batch of
-    the free pipeline with the most batches left, so all pipelines finish at about the same time."""
-    spans = _batches(images)
-    out: list[list] = [[None] * len(spans) for _ in pipes]
-    left = [list(range(len(spans))) for _ in pipes]
-    busy = [False] * len(pipes)
-    cond = threading.Condition()
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        while True:
-            with cond:
-                while True:
-                    free = [i for i, rest in enumerate(left) if rest and not busy[i]]
-                    if errors or not any(left) or free:
-                        break
-                    cond.wait()
-                if errors or not free:
-                    return
-                i = max(free, key=lambda j: len(left[j]))
-                busy[i], j = True, left[i].pop(0)
-            try:
-                out[i][j] = _run_batch(pipes[i], images[spans[j]])
-                if on_sample:
-                    on_sample(len(out[i][j][0]))
-            except BaseException as e:  # noqa: BLE001  (re-raised in the caller's thread)
-                errors.append(e)
-            with cond:
-                busy[i] = False
-                cond.notify_all()
-
-    n = max(1, min(int(workers or os.cpu_count() or 1), len(pipes)))
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        threads = [threading.Thread(target=worker, name=f"sc2sim-quality-{w}", daemon=True) for w in range(n - 1)]
-        for t in threads:
-            t.start()
-        worker()
-        for t in threads:
-            t.join()
-    finally:
-        torch.set_num_threads(old)
-    if errors:
-        raise errors[0]
-    return [([b for pl, _ in parts for b in pl], np.concatenate([y for _, y in parts]) if parts else np.zeros(0, np.int64))
-            for parts in out]
-
-
 @dataclass
 class _Timed:
     """One pipeline's running state in :func:`timing_rounds`."""
 
     pipe: Pipeline
     best: np.ndarray
-    first: list[bytes]
+    first: list[bytes | None]
     preds: np.ndarray
     medians: np.ndarray | None = None
 
 
-def _time_sample(t: _Timed, i: int, image: np.ndarray, clock: Callable[[], int], first_run: bool, keep: bool) -> None:
+def _time_sample(t: _Timed, i: int, image: np.ndarray, clock: Callable[[], int], keep: bool) -> None:
     pipe = t.pipe
     x, t0 = timed_ms(pipe.mobile_compute, image, clock)
     p, t1 = timed_ms(pipe.encode, x, clock)
-    if first_run:
+    if t.first[i] is None:
         t.first[i] = p
     elif p != t.first[i]:
         raise RuntimeError(f"{pipe.name}: sample {i} encoded to different bytes on a later run")
@@ -185,25 +105,28 @@ def timing_rounds(pipes: list[Pipeline], images: np.ndarray, protocol: Protocol,
 
     Returns, per pipeline, ``(times (k, 4) ms: mobile compute, encode, decode, edge compute; batch-1
     payload lengths; batch-1 predictions)``, and what the protocol did (rounds, final bootstrap
-    interval, last move). The first ``protocol.warmup`` rounds are run but not kept. torch threads
-    as the caller set them; with ``idle_gap_ms``, sleep that long before each run (an idle CPU, as
-    between isolated requests)."""
+    interval, last move). The warm-up (``protocol.warmup`` rounds at least, of the first
+    ``protocol.warmup_samples`` samples, for ``protocol.warmup_s`` seconds at least) is run but not
+    kept. torch threads as the caller set them; with ``idle_gap_ms``, sleep that long before each run
+    (an idle CPU, as between isolated requests)."""
     clock = protocol.clock()
     k = len(images)
-    state = [_Timed(p, np.full((k, 4), np.inf), [b""] * k, np.zeros(k, np.int64)) for p in pipes]
-    rounds, runs, ci, moved = 0, 0, 0.0, np.inf
+    state = [_Timed(p, np.full((k, 4), np.inf), [None] * k, np.zeros(k, np.int64)) for p in pipes]
+    warm, start = 0, time.perf_counter()
+    while k and state and (warm < protocol.warmup or (protocol.warmup and time.perf_counter() - start < protocol.warmup_s)):
+        for t in state:
+            for i in range(min(k, protocol.warmup_samples)):
+                _time_sample(t, i, images[i], clock, keep=False)
+        warm += 1
+    rounds, ci, moved = 0, 0.0, np.inf
     while k and state:
-        keep = runs >= protocol.warmup
         for t in state:
             for i in range(k):
                 if idle_gap_ms > 0:
                     time.sleep(idle_gap_ms / 1e3)
-                _time_sample(t, i, images[i], clock, runs == 0, keep)
-                if on_sample and runs == 0:
+                _time_sample(t, i, images[i], clock, keep=True)
+                if on_sample and rounds == 0:
                     on_sample(1)
-        runs += 1
-        if not keep:
-            continue
         rounds += 1
         moved, ci = 0.0, 0.0
         for t in state:
@@ -216,9 +139,9 @@ def timing_rounds(pipes: list[Pipeline], images: np.ndarray, protocol: Protocol,
         if (rounds >= protocol.rounds and moved <= protocol.target_ci / 2) or rounds >= protocol.max_rounds:
             break
     out = [(t.best, np.array([len(b) for b in t.first], np.int64), t.preds) for t in state]
-    return out, {"rounds": rounds, "warmup_rounds": min(runs, protocol.warmup), "ci": round(ci, 4),
-                 "last_move": round(float(moved), 4), "clock": protocol.clock_name, "min_rounds": protocol.rounds,
-                 "pipelines_interleaved": len(state), "estimator": "per-sample minimum over rounds, stage median"}
+    return out, {"rounds": rounds, "warmup_rounds": warm, "warmup_samples": min(k, protocol.warmup_samples),
+                 "ci": round(ci, 4), "last_move": round(float(moved), 4), "clock": protocol.clock_name,
+                 "min_rounds": protocol.rounds, "pipelines_interleaved": len(state), "estimator": "per-sample minimum over rounds, stage median"}
 
 
 def _profile_frame(pipe: Pipeline, data: ImageSet, k: int, quality: tuple[list[bytes], np.ndarray],

@@ -5,9 +5,12 @@
 2. **Clock.** With one thread, the calling thread's CPU time (``time.thread_time_ns``): the time
    slices other processes take on a shared machine are not counted. With several threads, wall
    time (``time.perf_counter_ns``; CPU time would add the threads up).
-3. **Warm-up round.** The first round (below) runs everything once untimed: lazy initialisation,
-   allocator, library primitive caches, and the first seconds of a process, whose runs were 30-80 %
-   slower than the later ones on this host (BENCHMARKS.md section 9).
+3. **Warm-up.** Before the timed rounds, every pipeline runs its first ``warmup_samples`` samples
+   untimed, round after round, for at least ``warmup_s`` seconds: lazy initialisation, allocator,
+   the library's primitive caches for batch-1 shapes, and the first seconds of a process, whose runs
+   were 30-80 % slower than the later ones on this host (BENCHMARKS.md section 9). A full round of
+   every sample (before: 2-3 s of a cold ``make run``) warms nothing more: the caches are keyed by
+   shape, not by image.
 4. **Rounds, interleaved.** A round runs every timed sample of every pipeline being profiled once,
    pipeline after pipeline; the next round starts over. So the runs of one sample are a whole round
    apart (seconds): a slow spell of the host (another process, a frequency change, the first seconds
@@ -16,8 +19,7 @@
 5. **Estimator.** Noise on a busy machine only ever adds time (cache and memory-bandwidth
    contention, frequency changes), so each sample's estimate is the **minimum** over its rounds;
    a stage's time is then the median over samples. At least ``rounds`` kept rounds after the
-   ``warmup`` rounds; rounds continue
-   until a round moves every stage median of every pipeline by less than half of ``target_ci``
+   warm-up; rounds continue until a round moves every stage median of every pipeline by less than half of ``target_ci``
    (1 %), at most ``max_rounds``. The 95 % bootstrap interval of each stage median over the samples
    (:func:`bootstrap_rel_ci`) is recorded with it (it measures how much the samples differ, which
    more rounds do not change).
@@ -50,11 +52,15 @@ class Protocol:
 
     threads: int = 1
     warmup: int = 1
+    warmup_samples: int = 16
+    warmup_s: float = 0.25
     rounds: int = MIN_ROUNDS
     target_ci: float = TARGET_CI
     max_rounds: int = 6
 
     def __post_init__(self) -> None:
+        if self.warmup < 0 or self.warmup_samples < 1 or self.warmup_s < 0:
+            raise ValueError("timing protocol: warmup, warmup_samples and warmup_s must be >= 0, >= 1 and >= 0")
         if self.rounds < 1 or self.max_rounds < self.rounds:
             raise ValueError(f"timing protocol: rounds must be >= 1 and <= max_rounds, got {self.rounds}, {self.max_rounds}")
 

@@ -1,0 +1,90 @@
+"""The bytes-and-accuracy pass computes the same thing faster: shared predictions, channels-last layout."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+
+class Counting(nn.Module):
+    """A tiny classifier that counts its forward calls (a layer of this test module: not a known layer)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        self.calls += 1
+        return self.conv(x).view(x.shape[0], 4, -1).mean(2)  # view: needs the contiguous layout
+
+
+def test_shared_predictions_compute_each_identical_input_once():
+    from sc2sim.pipelines.torch_util import predict_batch, shared_predictions
+
+    model, rng = Counting(), np.random.default_rng(0)
+    a = rng.integers(0, 256, (5, 8, 8), dtype=np.uint8)
+    b = a.copy()
+    b[0, 0, 0] ^= 1
+    with torch.no_grad():
+        plain = predict_batch(model, a)
+        assert model.calls == 1
+        with shared_predictions():
+            got = [predict_batch(model, x) for x in (a, a.copy(), b, a)]
+            assert model.calls == 3  # a once, b once: an identical copy of a is not run again
+            got[0][:] = -1  # callers get their own arrays
+            assert np.array_equal(predict_batch(model, a), plain)
+            with pytest.raises(RuntimeError, match="already active"):
+                with shared_predictions():
+                    pass
+        predict_batch(model, a)
+        assert model.calls == 4  # the memo ends with the block
+    assert np.array_equal(got[1], plain) and np.array_equal(got[3], plain)
+
+
+def test_shared_predictions_across_threads_wait_for_the_first():
+    from sc2sim.pipelines.torch_util import predict_batch, shared_predictions
+
+    model = Counting()
+    x = np.random.default_rng(1).integers(0, 256, (64, 16, 16), dtype=np.uint8)
+    out: list[np.ndarray] = []
+    with torch.no_grad(), shared_predictions():
+        threads = [threading.Thread(target=lambda: out.append(predict_batch(model, x))) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert model.calls == 1 and len(out) == 4 and all(np.array_equal(o, out[0]) for o in out)
+
+
+def test_channels_last_only_for_known_layers_and_put_back(fmnist_test):
+    from sc2sim.pipelines import build_pipeline
+    from sc2sim.profiling.quality import channels_last, channels_last_modules, quality_passes
+
+    pipes = [build_pipeline(n) for n in ("local:teacher", "offload:png", "split:sc2?beta=0.003", "offload:learned?lmbda=0.0067")]
+    mods = channels_last_modules(pipes)
+    teacher = pipes[0].model
+    assert sum(m is teacher for m in mods) == 1  # shared by local:teacher and offload:png, converted once
+    foreign = Counting()
+    pipes[0].models = lambda: {"mobile": [foreign, teacher], "edge": []}  # a user's module beside a known one
+    assert foreign not in channels_last_modules(pipes[:1])
+    convs = [p for p in teacher.parameters() if p.dim() == 4 and p.shape[1] > 1 and p.shape[2] > 1]
+    with channels_last([teacher]):
+        assert convs and all(p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous() for p in convs)
+    del pipes[0].models
+    data = fmnist_test.head(300)
+    fast = quality_passes(pipes, data.images, workers=2)
+    plain = quality_passes(pipes, data.images, workers=1, fast_layout=False)
+    for pipe, (pa, ya), (pb, yb) in zip(pipes, fast, plain):
+        assert np.array_equal(ya, yb), pipe.name  # the same predictions both ways
+        if pipe.name in ("local:teacher", "offload:png"):  # no float in the payload: the same bytes
+            assert pa == pb, pipe.name
+        else:  # an encoder may round a latent the other way (learned codec: 1 of 10,000 images): a byte or two
+            assert max(abs(len(a) - len(b)) for a, b in zip(pa, pb)) <= 2, pipe.name
+    assert np.array_equal(fast[0][1], fast[1][1])  # lossless PNG: the teacher's own predictions
+    params = [p for pipe in pipes for side in pipe.models().values() for m in side for p in m.parameters()]
+    assert all(p.is_contiguous() for p in params)
