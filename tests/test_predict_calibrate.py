@@ -75,8 +75,11 @@ def test_pipelines_profiled_together_match_one_at_a_time(fmnist_test):
         assert f["payload_bytes"].tolist() == [len(x) for x in payloads] and np.array_equal(f["pred"], preds)
         assert f["mobile_ms"].notna().sum() == 5 and (f["batch1_pred"].dropna().to_numpy() == preds[:5]).all()
         assert 1 <= f.attrs["timing"]["rounds"] <= 3 and f.attrs["timing"]["pipelines_interleaved"] == 4
+        assert f.attrs["timing"]["warmup_rounds"] >= 1 and f.attrs["timing"]["warmup_samples"] == 5
     with pytest.raises(ValueError, match="rounds"):
         Protocol(rounds=0)
+    with pytest.raises(ValueError, match="warmup_samples"):
+        Protocol(warmup_samples=0)
 
 
 def test_predict_arch_json_and_table(capsys):
