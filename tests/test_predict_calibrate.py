@@ -195,3 +195,16 @@ def test_fit_log_prior_holds_an_unconstrained_parameter_at_its_start():
     heavy = np.array([1e6, 3e8, 6e8])  # the last two memory-bound at 6 GB/s
     bound = fit_log(roofline(heavy), np.maximum(25.0, heavy / 6e9 * 1e3), p0, free=free, prior=prior)
     assert bound[1] == pytest.approx(6.0, rel=0.05)  # pulled < 5 % towards the start (3x away)
+
+
+def test_speed_probe_and_drift_note():
+    """The probe times a fixed matrix product; a spread of the probes above DRIFT_NOTE gives one line."""
+    import time
+
+    from sc2sim.profiling.timing import DRIFT_NOTE, drift_note, speed_probe_ms
+
+    ms = speed_probe_ms(time.thread_time_ns)
+    assert 0 < ms < 1000
+    assert drift_note([ms]) is None and drift_note([1.0, 1.0 + DRIFT_NOTE / 2, float("nan")]) is None
+    note = drift_note([1.0, 1.9, 1.2])
+    assert note is not None and "\n" not in note and "90 %" in note and "1.000-1.900 ms" in note

@@ -12,7 +12,7 @@ from sc2sim.pipelines import build_pipeline
 from sc2sim.profiling.architecture import apply_published
 from sc2sim.profiling.measure import COUNT_COLUMNS, measure_pipelines
 from sc2sim.profiling.table import base_meta, cache_dir, cache_key, read_profile
-from sc2sim.profiling.timing import MIN_ROUNDS, Protocol, busy_note, host_load, pinned_threads
+from sc2sim.profiling.timing import MIN_ROUNDS, Protocol, busy_note, drift_note, host_load, pinned_threads
 from sc2sim.tables import write_table
 from sc2sim.ui import progress_bar
 
@@ -66,9 +66,9 @@ def ensure_profile(pipelines: list[str], samples: int | None, dataset: str = "fa
                                                                            "timing": timing[pipe.name]})
             frames.append(df)
         load_after = host_load()
-        note = busy_note(load_before, load_after)
-        if note:
-            print(f"sc2sim: {note}", file=sys.stderr)
+        for note in (busy_note(load_before, load_after), drift_note(timing[todo[0][0].name].get("probe_ms", []))):
+            if note:
+                print(f"sc2sim: {note}", file=sys.stderr)
     order = {p.name: i for i, p in enumerate(pipes)}
     table = pd.concat(frames, ignore_index=True)
     table = table.sort_values(["pipeline", "sample"], key=lambda c: c.map(order) if c.name == "pipeline" else c, kind="stable")

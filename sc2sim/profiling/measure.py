@@ -41,7 +41,7 @@ from sc2sim.pipelines.base import Pipeline
 from sc2sim.profiling.counting import WorkCount, count_work
 from sc2sim.profiling.flops import count_flops
 from sc2sim.profiling.quality import quality_passes
-from sc2sim.profiling.timing import Protocol, bootstrap_rel_ci, timed_ms
+from sc2sim.profiling.timing import Protocol, bootstrap_rel_ci, speed_probe_ms, timed_ms
 
 COLUMNS = ["pipeline", "strategy", "sample", "label", "pred", "correct", "payload_bytes", "payload_only_bytes", "mobile_ms", "edge_ms",
            "mobile_encode_ms", "edge_decode_ms", "mobile_flops", "edge_flops", "mobile_params", "edge_params",
@@ -118,8 +118,9 @@ def timing_rounds(pipes: list[Pipeline], images: np.ndarray, protocol: Protocol,
             for i in range(min(k, protocol.warmup_samples)):
                 _time_sample(t, i, images[i], clock, keep=False)
         warm += 1
-    rounds, ci, moved = 0, 0.0, np.inf
+    rounds, ci, moved, probes = 0, 0.0, np.inf, []
     while k and state:
+        probes.append(speed_probe_ms(clock))
         for t in state:
             for i in range(k):
                 if idle_gap_ms > 0:
@@ -141,7 +142,8 @@ def timing_rounds(pipes: list[Pipeline], images: np.ndarray, protocol: Protocol,
     out = [(t.best, np.array([len(b) for b in t.first], np.int64), t.preds) for t in state]
     return out, {"rounds": rounds, "warmup_rounds": warm, "warmup_samples": min(k, protocol.warmup_samples),
                  "ci": round(ci, 4), "last_move": round(float(moved), 4), "clock": protocol.clock_name,
-                 "min_rounds": protocol.rounds, "pipelines_interleaved": len(state), "estimator": "per-sample minimum over rounds, stage median"}
+                 "min_rounds": protocol.rounds, "probe_ms": [round(p, 4) for p in probes],
+                 "pipelines_interleaved": len(state), "estimator": "per-sample minimum over rounds, stage median"}
 
 
 def _profile_frame(pipe: Pipeline, data: ImageSet, k: int, quality: tuple[list[bytes], np.ndarray],

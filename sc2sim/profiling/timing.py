@@ -26,6 +26,11 @@
 6. **Load recorded.** :func:`host_load` (the 1-minute load average over the cores) is recorded
    before and after, and :func:`busy_note` gives one line when the host was busy. That is a note,
    not a failure: CPU time excludes other processes' slices but not their effect on shared caches.
+7. **Speed probe.** The load average misses the drift of a virtual machine's own speed, which on
+   this host moved a fixed call by up to 1.9x over minutes with nothing else running (BENCHMARKS.md
+   section 9). Before each kept round :func:`speed_probe_ms` times a fixed matrix product; the
+   probes are recorded, and :func:`drift_note` gives one line when they spread by more than
+   :data:`DRIFT_NOTE`.
 """
 
 from __future__ import annotations
@@ -44,6 +49,10 @@ MIN_ROUNDS = 2
 """Kept timing rounds at least, by default (``--repeats``; more follow until the medians settle)."""
 BUSY_LOAD = 0.75
 """Load average per core above which the host counts as busy while timing."""
+DRIFT_NOTE = 0.15
+"""Relative spread of the speed probes (slowest / fastest - 1) above which a profile gets a note."""
+PROBE_SIZE = 256
+"""Side of the square float32 matrices of :func:`speed_probe_ms` (34 MFLOP: about 0.4 ms here)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,33 @@ def timed_ms(fn: Callable, arg: object, clock: Callable[[], int]) -> tuple[objec
     t0 = clock()
     out = fn(arg)
     return out, (clock() - t0) / 1e6
+
+
+def speed_probe_ms(clock: Callable[[], int] = time.perf_counter_ns, reps: int = 20) -> float:
+    """The host's speed now, in ms: the fastest of ``reps`` runs of one fixed ``PROBE_SIZE`` square
+    float32 matrix product in torch (threads as the caller set them), on ``clock``."""
+    import torch
+
+    gen = torch.Generator().manual_seed(0)
+    a = torch.rand(PROBE_SIZE, PROBE_SIZE, generator=gen)
+    b = torch.rand(PROBE_SIZE, PROBE_SIZE, generator=gen)
+    best = float("inf")
+    for _ in range(reps + 1):  # the first run warms the path and is not kept
+        t0 = clock()
+        torch.mm(a, b)
+        best = min(best, (clock() - t0) / 1e6) if _ else best
+    return best
+
+
+def drift_note(probes: list[float]) -> str | None:
+    """One line when the speed probes of a timing run spread by more than :data:`DRIFT_NOTE`, else None."""
+    p = [x for x in probes if x == x and x > 0]
+    if len(p) < 2 or max(p) / min(p) - 1 <= DRIFT_NOTE:
+        return None
+    return (f"note: this host's own speed moved by {100 * (max(p) / min(p) - 1):.0f} % while timing (a fixed matrix "
+            f"product took {min(p):.3f}-{max(p):.3f} ms across the rounds, with the load average not showing it); "
+            "each sample keeps its fastest round, but the stage times may be off by up to that much: "
+            "profile again (`--no-cache`) to check them")
 
 
 def bootstrap_rel_ci(values: np.ndarray, draws: int = 400, seed: int = 0) -> float:
