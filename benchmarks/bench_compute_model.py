@@ -208,6 +208,15 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x * 100:+.0f} %"
 
 
+def _probes(rp: dict) -> str:
+    """The speed probes of both profiles (``timing.probe_ms``, fastest-slowest), where recorded."""
+    spans = []
+    for t in rp.get("timing", []):
+        p = next((v.get("probe_ms") for v in t.values() if v.get("probe_ms")), None)
+        spans.append(f"{min(p):.3f}-{max(p):.3f} ms" if p else "not recorded")
+    return f"; speed probe (a fixed 256x256 matrix product per round): {' then '.join(spans)}" if spans else ""
+
+
 def render(doc: dict) -> str:
     """The Markdown tables of a result document (what BENCHMARKS.md shows)."""
     out = []
@@ -250,7 +259,7 @@ def render(doc: dict) -> str:
     if rp:
         out += ["", f"Reproducibility: two cold profiles, {rp['samples']} timed samples: {rp['within_5pct']} of "
                 f"{rp['stages']} stage medians within 5 %, median difference {rp['median_rel_diff'] * 100:.1f} %, "
-                f"largest {rp['max_rel_diff'] * 100:.1f} %; load {rp['load']}", "",
+                f"largest {rp['max_rel_diff'] * 100:.1f} %; load {rp['load']}{_probes(rp)}", "",
                 "| pipeline | stage | first ms | second ms | difference |", "|---|---|---:|---:|---:|"]
         out += [f"| {r['pipeline']} | {r['stage']} | {r['first_ms']:.3f} | {r['second_ms']:.3f} | {r['rel_diff'] * 100:.1f} % |"
                 for r in rp["rows"]]

@@ -267,23 +267,27 @@ def train_student_command(beta: float, *, epochs: int | None, seed: int, out: Pa
 
 
 def bundle_student(student: EntropicStudent, recipe: StudentRecipe, arch: str, train_seconds: float,
-                   out: Path | None = None, data_dir: str | None = None) -> Path:
-    """Evaluate a trained student on the whole test set and save it with its model card as ``student[-A]-beta<B>``."""
+                   out: Path | None = None, data_dir: str | None = None, *, coded_samples: int = 1000,
+                   teacher_card: dict[str, Any] | None = None) -> Path:
+    """Evaluate a trained student on the whole test set and save it with its model card as ``student[-A]-beta<B>``.
+
+    ``coded_samples``: how many test images get real rANS bitstreams for ``mean_bytes``; ``teacher_card``
+    replaces the card's ``teacher`` entry (default: the bundled teacher's sha256), e.g. for an ensemble."""
     from sc2sim.pipelines.student_archs import student_prefix
     from sc2sim.profiling.flops import count_flops
 
     train, test = load_fashion_mnist("train", data_dir), load_fashion_mnist("test", data_dir)
-    metrics = evaluate_student(student, test)
+    metrics = evaluate_student(student, test, coded_samples=coded_samples)
     x0 = torch.zeros(1, 1, 28, 28)
     card = {
         "task": f"split computing (Entropic Student, arch {arch})", "recipe": asdict(recipe),
         "data": {"train": train.name, "test": test.name, "train_samples": len(train), "test_samples": len(test)},
-        **metrics,
+        **metrics, "coded_samples": min(coded_samples, len(test)),
         "encoder_flops": count_flops(lambda: student.encode_latent(x0)),
         "edge_flops": count_flops(lambda: student.tail(student.decode_features(student.encode_latent(x0)))),
         "encoder_params": sum(p.numel() for m in student.mobile_modules() for p in m.parameters()),
         "params": student.n_params(),
-        "teacher": {"weights_sha256": read_card("teacher")["weights_sha256"]},
+        "teacher": teacher_card or {"weights_sha256": read_card("teacher")["weights_sha256"]},
         **({"init": {"name": recipe.init, "weights_sha256": read_card(recipe.init)["weights_sha256"]}} if recipe.init else {}),
         "train_seconds": round(train_seconds, 1), "torch": torch.__version__, "threads": torch.get_num_threads(),
     }
