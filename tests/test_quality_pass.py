@@ -72,6 +72,9 @@ def test_channels_last_only_for_known_layers_and_put_back(fmnist_test):
     foreign = Counting()
     pipes[0].models = lambda: {"mobile": [foreign, teacher], "edge": []}  # a user's module beside a known one
     assert foreign not in channels_last_modules(pipes[:1])
+    scripted = torch.jit.trace(nn.Sequential(nn.Conv2d(1, 2, 3)), torch.zeros(1, 1, 5, 5))
+    pipes[0].models = lambda: {"mobile": [scripted], "edge": []}
+    assert channels_last_modules(pipes[:1]) == []  # traced code is someone else's too
     convs = [p for p in teacher.parameters() if p.dim() == 4 and p.shape[1] > 1 and p.shape[2] > 1]
     with channels_last([teacher]):
         assert convs and all(p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous() for p in convs)

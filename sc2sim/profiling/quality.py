@@ -43,7 +43,9 @@ image than 250 on this host (the activations stay in the 1 MiB L2; teacher, lear
 Entropic Student pipelines, one thread); 64 was 4 % faster for the teacher and 3-11 % slower for
 the other two."""
 KNOWN_LAYERS = ("torch.", "torchvision.", "compressai.", "sc2sim.")
-"""Packages whose layers are known to work in the channels-last memory format."""
+"""Packages whose layers are known to work in the channels-last memory format..."""
+FOREIGN_CODE = ("torch.jit", "torch.fx")
+"""...except scripted or traced modules, whose code is someone else's (it may call ``Tensor.view``)."""
 
 
 def _batches(images: np.ndarray) -> list[slice]:
@@ -67,7 +69,8 @@ def channels_last_modules(pipes: list[Pipeline]) -> list[torch.nn.Module]:
             for m in side:
                 if not isinstance(m, torch.nn.Module) or id(m) in seen:
                     continue
-                known = all(type(s).__module__.startswith(KNOWN_LAYERS) for s in m.modules())
+                known = all(type(s).__module__.startswith(KNOWN_LAYERS) and not type(s).__module__.startswith(FOREIGN_CODE)
+                            for s in m.modules())
                 if known and any(p.dim() == 4 for p in m.parameters()):
                     seen[id(m)] = m
     return list(seen.values())
