@@ -61,6 +61,7 @@ def test_shared_predictions_across_threads_wait_for_the_first():
     assert model.calls == 1 and len(out) == 4 and all(np.array_equal(o, out[0]) for o in out)
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.trace:FutureWarning")
 def test_channels_last_only_for_known_layers_and_put_back(fmnist_test):
     from sc2sim.pipelines import build_pipeline
     from sc2sim.profiling.quality import channels_last, channels_last_modules, quality_passes
