@@ -31,6 +31,7 @@ def argmax_batch(logits: torch.Tensor) -> np.ndarray:
 
 
 _SHARED: dict[tuple, Future] | None = None
+_SHARED_USERS = 0
 _SHARED_LOCK = threading.Lock()
 
 
@@ -43,18 +44,21 @@ def shared_predictions() -> Iterator[None]:
     decodes the very pixels the device had) both run the teacher on the test images. A deterministic
     model on identical input gives identical output, so the second pipeline takes the first one's
     predictions (a thread that asks while the first is still computing waits for it). Keys hold the
-    model's ``id``, valid while the block's callers keep their models; the memo ends with the block.
+    model's ``id``, valid while the callers inside the block keep their models. Blocks may nest or run
+    in several threads at once (two profiles in one process); the memo ends with the last of them.
     """
-    global _SHARED
+    global _SHARED, _SHARED_USERS
     with _SHARED_LOCK:
-        if _SHARED is not None:
-            raise RuntimeError("shared_predictions() is already active")
-        _SHARED = {}
+        if _SHARED is None:
+            _SHARED = {}
+        _SHARED_USERS += 1
     try:
         yield
     finally:
         with _SHARED_LOCK:
-            _SHARED = None
+            _SHARED_USERS -= 1
+            if _SHARED_USERS == 0:
+                _SHARED = None
 
 
 def predict_batch(model: torch.nn.Module, images: np.ndarray) -> np.ndarray:
