@@ -49,6 +49,8 @@ COLUMNS = ["pipeline", "strategy", "sample", "label", "pred", "correct", "payloa
 WORK_COUNTS = ("ops", "kernels", "bytes", "weight_bytes", "io_bytes", "low_flops", "low_bytes", "low_weight_bytes")
 """Per-stage counts stored as ``mobile_<name>`` / ``edge_<name>`` columns (FLOPs are ``*_flops``)."""
 COUNT_COLUMNS = [f"{side}_{c}" for side in ("mobile", "edge") for c in WORK_COUNTS]
+
+
 def stage_flops(pipe: Pipeline, image: np.ndarray) -> tuple[int, int]:
     """(mobile, edge) FLOPs for one image, counted by torch's FlopCounterMode (codecs count 0)."""
     payload: list[bytes] = []
