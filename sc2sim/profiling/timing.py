@@ -8,9 +8,10 @@
 3. **Warm-up.** Before the timed rounds, every pipeline runs its first ``warmup_samples`` samples
    untimed, round after round, for at least ``warmup_s`` seconds: lazy initialisation, allocator,
    the library's primitive caches for batch-1 shapes, and the first seconds of a process, whose runs
-   were 30-80 % slower than the later ones on this host (BENCHMARKS.md section 9). A full round of
-   every sample (before: 2-3 s of a cold ``make run``) warms nothing more: the caches are keyed by
-   shape, not by image.
+   were 30-80 % slower than the later ones on this host (BENCHMARKS.md section 9). It replaced a full
+   round of every sample (2-3 s of a cold ``make run``): the caches are keyed by shape, not by image,
+   and a first kept round that still ran slow is outvoted by the per-sample minimum over the later
+   rounds. (Whether the two warm-ups give the same medians was not measured apart from the host's drift.)
 4. **Rounds, interleaved.** A round runs every timed sample of every pipeline being profiled once,
    pipeline after pipeline; the next round starts over. So the runs of one sample are a whole round
    apart (seconds): a slow spell of the host (another process, a frequency change, the first seconds

@@ -30,8 +30,8 @@ def build_report(folder: str | Path, latency: str | None = None, run: RunData | 
     default rule for runs without one). ``run`` is the folder's content when the caller has it in
     memory (:func:`.data.written_run`; default: read from ``folder``). ``latency`` (mean | p50 | p95 |
     p99) is the statistic of the figures' latency axes and the Pareto front (default: the objective's).
-    Figures whose inputs did not change since the last report in ``folder`` are reused (:mod:`.cache`). Raises ConfigError (one line)
-    when the folder lacks the run's files.
+    Figures whose inputs did not change since the last report in ``folder`` are reused (:mod:`.cache`).
+    Raises ConfigError (one line) when the folder lacks the run's files.
     """
     from sc2sim.atomic import atomic_write_bytes, atomic_write_text
     from sc2sim.report.cache import cached_figures, content_key, write_cache
