@@ -10,6 +10,7 @@ import pandas as pd
 from sc2sim.data import load_dataset
 from sc2sim.pipelines import build_pipeline
 from sc2sim.profiling.architecture import apply_published
+from sc2sim.profiling.fast_state import gate_note
 from sc2sim.profiling.measure import COUNT_COLUMNS, measure_pipelines
 from sc2sim.profiling.table import base_meta, cache_dir, cache_key, read_profile
 from sc2sim.profiling.timing import MIN_ROUNDS, Protocol, busy_note, drift_note, host_load, pinned_threads
@@ -66,7 +67,8 @@ def ensure_profile(pipelines: list[str], samples: int | None, dataset: str = "fa
                                                                            "timing": timing[pipe.name]})
             frames.append(df)
         load_after = host_load()
-        for note in (busy_note(load_before, load_after), drift_note(timing[todo[0][0].name].get("probe_ms", []))):
+        info = timing[todo[0][0].name]
+        for note in (busy_note(load_before, load_after), gate_note(info.get("gate", {})), drift_note(info.get("probe_ms", []))):
             if note:
                 print(f"sc2sim: {note}", file=sys.stderr)
     order = {p.name: i for i, p in enumerate(pipes)}

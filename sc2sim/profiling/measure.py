@@ -8,8 +8,8 @@ Profiling is two passes over the test samples, for all the pipelines being profi
    decodes and classifies, so ``payload_bytes``, ``pred`` and ``correct`` are measured on each sample.
 2. **Stage times, the first ``timed`` samples** (:func:`timing_rounds`), by the protocol of
    :mod:`sc2sim.profiling.timing` (thread CPU time with one thread, warm-up, rounds that run every
-   sample of every pipeline once, per-sample minimum over rounds, rounds until the stage medians are
-   stable). Each stage (mobile compute, encode, decode, edge compute) is timed
+   sample of every pipeline once, runs kept only in the host's fast state, per-sample minimum over
+   rounds, rounds until the stage medians are stable). Each stage (mobile compute, encode, decode, edge compute) is timed
    at batch size 1. ``mobile_ms`` is compute + encode, ``edge_ms`` is decode + compute;
    ``mobile_encode_ms`` and ``edge_decode_ms`` are the codec parts. Samples beyond ``timed`` have
    NaN times (not measured): the simulator draws a request's times from the timed samples.
@@ -39,6 +39,7 @@ import pandas as pd
 from sc2sim.data import ImageSet
 from sc2sim.pipelines.base import Pipeline
 from sc2sim.profiling.counting import WorkCount, count_work
+from sc2sim.profiling.fast_state import FastStateGate
 from sc2sim.profiling.flops import count_flops
 from sc2sim.profiling.quality import quality_passes
 from sc2sim.profiling.timing import Protocol, bootstrap_rel_ci, speed_probe_ms, timed_ms
@@ -83,10 +84,12 @@ class _Timed:
     best: np.ndarray
     first: list[bytes | None]
     preds: np.ndarray
+    fast: np.ndarray
     medians: np.ndarray | None = None
 
 
-def _time_sample(t: _Timed, i: int, image: np.ndarray, clock: Callable[[], int], keep: bool) -> None:
+def _time_sample(t: _Timed, i: int, image: np.ndarray, clock: Callable[[], int]) -> tuple[float, float, float, float]:
+    """One batch-1 run of sample ``i`` through ``t``'s four stages: their times in ms."""
     pipe = t.pipe
     x, t0 = timed_ms(pipe.mobile_compute, image, clock)
     p, t1 = timed_ms(pipe.encode, x, clock)
@@ -96,8 +99,7 @@ def _time_sample(t: _Timed, i: int, image: np.ndarray, clock: Callable[[], int],
         raise RuntimeError(f"{pipe.name}: sample {i} encoded to different bytes on a later run")
     z, t2 = timed_ms(pipe.decode, p, clock)
     t.preds[i], t3 = timed_ms(pipe.edge_compute, z, clock)
-    if keep:
-        t.best[i] = np.minimum(t.best[i], (t0, t1, t2, t3))
+    return t0, t1, t2, t3
 
 
 def timing_rounds(pipes: list[Pipeline], images: np.ndarray, protocol: Protocol,
@@ -113,21 +115,27 @@ def timing_rounds(pipes: list[Pipeline], images: np.ndarray, protocol: Protocol,
     (an idle CPU, as between isolated requests)."""
     clock = protocol.clock()
     k = len(images)
-    state = [_Timed(p, np.full((k, 4), np.inf), [None] * k, np.zeros(k, np.int64)) for p in pipes]
+    state = [_Timed(p, np.full((k, 4), np.inf), [None] * k, np.zeros(k, np.int64), np.zeros(k, np.int64)) for p in pipes]
+    gate = FastStateGate(clock, protocol.gate_tolerance, protocol.gate_budget_s, protocol.gate and idle_gap_ms <= 0)
     warm, start = 0, time.perf_counter()
     while k and state and (warm < protocol.warmup or (protocol.warmup and time.perf_counter() - start < protocol.warmup_s)):
         for t in state:
             for i in range(min(k, protocol.warmup_samples)):
-                _time_sample(t, i, images[i], clock, keep=False)
+                _time_sample(t, i, images[i], clock)
+                gate.probe_us()  # the gate learns the host's fast floor meanwhile
         warm += 1
-    rounds, ci, moved, probes = 0, 0.0, np.inf, []
+    rounds, ci, moved, probes, need = 0, 0.0, np.inf, [], protocol.rounds
     while k and state:
         probes.append(speed_probe_ms(clock))
         for t in state:
             for i in range(k):
+                if gate.enabled and t.fast[i] >= need:
+                    continue  # this sample has its runs in the fast state
                 if idle_gap_ms > 0:
                     time.sleep(idle_gap_ms / 1e3)
-                _time_sample(t, i, images[i], clock, keep=True)
+                times, fast = gate.run(lambda: _time_sample(t, i, images[i], clock))
+                t.best[i] = np.minimum(t.best[i], times)
+                t.fast[i] += fast
                 if on_sample and rounds == 0:
                     on_sample(1)
         rounds += 1
@@ -139,13 +147,16 @@ def timing_rounds(pipes: list[Pipeline], images: np.ndarray, protocol: Protocol,
             moved = max(moved, np.inf if t.medians is None else
                         float(np.max(np.abs(new - t.medians) / np.maximum(new, 1e-9))))
             t.medians = new
+        if gate.enabled and all((t.fast >= need).all() for t in state):
+            break  # every sample of every pipeline has `need` runs bracketed by fast probes
         if (rounds >= protocol.rounds and moved <= protocol.target_ci / 2) or rounds >= protocol.max_rounds:
             break
     out = [(t.best, np.array([len(b) for b in t.first], np.int64), t.preds) for t in state]
     return out, {"rounds": rounds, "warmup_rounds": warm, "warmup_samples": min(k, protocol.warmup_samples),
                  "ci": round(ci, 4), "last_move": round(float(moved), 4), "clock": protocol.clock_name,
                  "min_rounds": protocol.rounds, "probe_ms": [round(p, 4) for p in probes],
-                 "pipelines_interleaved": len(state), "estimator": "per-sample minimum over rounds, stage median"}
+                 "pipelines_interleaved": len(state), "gate": gate.stats(),
+                 "estimator": "per-sample minimum over rounds of runs bracketed by fast probes, stage median"}
 
 
 def _profile_frame(pipe: Pipeline, data: ImageSet, k: int, quality: tuple[list[bytes], np.ndarray],

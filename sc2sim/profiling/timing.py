@@ -19,15 +19,21 @@
    on all repeats of one pipeline (BENCHMARKS.md section 9, reproducibility).
 5. **Estimator.** Noise on a busy machine only ever adds time (cache and memory-bandwidth
    contention, frequency changes), so each sample's estimate is the **minimum** over its rounds;
-   a stage's time is then the median over samples. At least ``rounds`` kept rounds after the
-   warm-up; rounds continue until a round moves every stage median of every pipeline by less than half of ``target_ci``
-   (1 %), at most ``max_rounds``. The 95 % bootstrap interval of each stage median over the samples
+   a stage's time is then the median over samples. Every sample gets ``rounds`` kept runs bracketed
+   by fast probes (point 7), a round revisiting only the samples that lack them. Where the gate's
+   waiting budget runs out first, rounds continue until a round moves every stage median of every
+   pipeline by less than half of ``target_ci`` (1 %), at most ``max_rounds``. The 95 % bootstrap interval of each stage median over the samples
    (:func:`bootstrap_rel_ci`) is recorded with it (it measures how much the samples differ, which
    more rounds do not change).
 6. **Load recorded.** :func:`host_load` (the 1-minute load average over the cores) is recorded
    before and after, and :func:`busy_note` gives one line when the host was busy. That is a note,
    not a failure: CPU time excludes other processes' slices but not their effect on shared caches.
-7. **Speed probe.** The load average misses the drift of a virtual machine's own speed, which on
+7. **Fast state only.** This host's speed switches between a fast and a slow state in stretches
+   of seconds (other tenants on the same physical core), slowing small models' stages by up to
+   1.9x. Each kept run is bracketed by two tiny dispatch-bound probes and kept only when both read
+   the fast state; otherwise the sample runs again once they do, within a waiting budget
+   (:mod:`sc2sim.profiling.fast_state`, ``gate``, ``gate_tolerance``, ``gate_budget_s``).
+8. **Speed probe.** The load average misses the drift of a virtual machine's own speed, which on
    this host moved a fixed call by up to 1.9x over minutes with nothing else running (BENCHMARKS.md
    section 9). Before each kept round :func:`speed_probe_ms` times a fixed matrix product; the
    probes are recorded, and :func:`drift_note` gives one line when they spread by more than
@@ -39,10 +45,12 @@ from __future__ import annotations
 import os
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 import numpy as np
+
+from sc2sim.profiling.fast_state import TOLERANCE, default_budget_s
 
 TARGET_CI = 0.02
 """Stability target (relative): rounds stop when a round moves every stage median by less than half of it."""
@@ -67,12 +75,17 @@ class Protocol:
     rounds: int = MIN_ROUNDS
     target_ci: float = TARGET_CI
     max_rounds: int = 6
+    gate: bool = True
+    gate_tolerance: float = TOLERANCE
+    gate_budget_s: float = field(default_factory=default_budget_s)
 
     def __post_init__(self) -> None:
         if self.warmup < 0 or self.warmup_samples < 1 or self.warmup_s < 0:
             raise ValueError("timing protocol: warmup, warmup_samples and warmup_s must be >= 0, >= 1 and >= 0")
         if self.rounds < 1 or self.max_rounds < self.rounds:
             raise ValueError(f"timing protocol: rounds must be >= 1 and <= max_rounds, got {self.rounds}, {self.max_rounds}")
+        if self.gate_tolerance <= 0 or self.gate_budget_s < 0:
+            raise ValueError("timing protocol: gate_tolerance must be > 0 and gate_budget_s >= 0")
 
     def clock(self) -> Callable[[], int]:
         """The clock (ns) this protocol times with."""
