@@ -96,3 +96,40 @@ def test_channels_last_only_for_known_layers_and_put_back(fmnist_test):
     assert np.array_equal(fast[0][1], fast[1][1])  # lossless PNG: the teacher's own predictions
     params = [p for pipe in pipes for side in pipe.models().values() for m in side for p in m.parameters()]
     assert all(p.is_contiguous() for p in params)
+
+
+def test_units_filled_one_at_a_time_then_finished_give_the_same_pass(fmnist_test):
+    """The timing gate fills its waits with units of the pass (QualityPass.fill, channels-last per
+    unit, modules put back); the rest finish on threads: the same bytes and predictions as one pass."""
+    from sc2sim.pipelines import build_pipeline
+    from sc2sim.profiling.quality import BATCH_IMAGES, QualityPass, quality_passes
+
+    pipes = [build_pipeline(n) for n in ("local:teacher", "offload:png", "split:sc2?beta=0.003")]
+    data = fmnist_test.head(3 * BATCH_IMAGES + 5)  # 4 batches per pipeline, 12 units
+    whole = quality_passes(pipes, data.images, workers=2)
+    seen = []
+    with QualityPass(pipes, data.images, on_sample=seen.append) as qp:
+        assert all(qp.fill() for _ in range(5))
+        assert qp.filled == 5 and all(p.is_contiguous() for pipe in pipes for side in pipe.models().values()
+                                      for m in side for p in m.parameters())  # put back for the timing
+        parts = qp.finish(workers=2)
+        assert not qp.fill()  # nothing left
+    assert sum(seen) == len(pipes) * len(data)
+    for (pa, ya), (pb, yb) in zip(parts, whole):
+        assert pa == pb and np.array_equal(ya, yb)
+
+
+def test_a_failing_unit_raises_in_the_caller(fmnist_test):
+    from sc2sim.pipelines import build_pipeline
+    from sc2sim.profiling.quality import QualityPass
+
+    pipe = build_pipeline("local:light")
+
+    def broken(images):
+        raise RuntimeError("broken batch")
+
+    pipe.mobile_batch = broken
+    with QualityPass([pipe], fmnist_test.head(10).images) as qp, pytest.raises(RuntimeError, match="broken batch"):
+        qp.fill()
+    with QualityPass([pipe], fmnist_test.head(10).images) as qp, pytest.raises(RuntimeError, match="broken batch"):
+        qp.finish(workers=2)

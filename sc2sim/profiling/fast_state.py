@@ -11,15 +11,20 @@ Two cold profiles back to back differed by a median of 24 % per stage, up to 75 
 
 What. :class:`FastStateGate` times a fixed dispatch-bound probe (:data:`PROBE_OPS` element-wise
 additions on an 8-element tensor: the per-operator work of a small model, about 75 us) and keeps
-its running minimum, the floor. A probe within ``tolerance`` of the floor means the fast state.
+a running low mark, the floor (its 5th-lowest reading so far). A probe within ``tolerance`` of the floor means the fast state.
 Each probe runs its sequence twice and times the second pass: right after a stage the first pass read
 about 20 % slow (its code paths evicted), which would reject fast runs.
 A timed run of a sample is **kept only when it is bracketed by fast probes**, one right before and
-one right after it; otherwise the sample runs again once the probe reads fast. The gate spins on
-probes (no sleep: an idle virtual CPU may be handed to another tenant and come back with cold
-caches). Waiting is bounded: after ``budget_s`` seconds of waiting and discarded runs in one timing
-run the gate opens for good, every run is kept, and the profile records how many of its runs were
-bracketed fast (``fast_share`` < 1 then; :func:`gate_note` gives one line).
+one right after it; otherwise the sample runs again once the probe reads fast. While it waits, the
+gate runs ``filler`` (one unit of work that is not timed: a batch of the bytes-and-accuracy pass,
+:class:`~sc2sim.profiling.quality.QualityPass`), and then runs the next sample once untimed, to warm
+the caches the batch evicted, before the run it keeps; with nothing left to fill it spins on probes
+(no sleep: an idle virtual CPU may be handed to another tenant and come back with cold caches).
+Waiting is bounded: after ``budget_s`` seconds of waiting and discarded runs in one timing run the
+gate opens for good, and sooner when at its pace so far the budget could not finish
+(:meth:`FastStateGate.pace`: in stretches of minutes this host ran slow throughout, 1-3 % of runs
+fast, and waiting bought nothing). Then every run is kept, and the profile records how many of its
+runs were bracketed fast (``fast_share`` < 1 then; :func:`gate_note` gives one line).
 
 A host without such states reads every probe near the floor, so the gate costs two probes per
 sample (about 0.3 ms) and changes nothing.
@@ -27,6 +32,7 @@ sample (about 0.3 ms) and changes nothing.
 
 from __future__ import annotations
 
+import heapq
 import os
 import time
 from typing import Callable, TypeVar
@@ -39,6 +45,11 @@ PROBE_OPS = 20
 """Element-wise additions per probe (dispatch-bound: about 75 us on this host's fast state)."""
 TOLERANCE = 0.2
 """A probe within this fraction above the floor counts as the fast state (its own jitter there is about 10 %)."""
+PACE_AFTER_S = 2.0
+"""Seconds of waiting after which :meth:`FastStateGate.pace` judges whether the budget can finish the job."""
+FLOOR_RANK = 5
+"""The floor is the 5th-lowest probe, not the lowest: one probe of 44,000 once read 5 us on the thread
+CPU clock (a 70-us sequence), and a floor that low made every later probe read slow."""
 BUDGET_S = 15.0
 """Seconds of waiting and discarded runs one timing run may spend before the gate opens for good
 (the environment variable ``SC2SIM_TIMING_GATE_S`` overrides it; 0 keeps every run as it comes)."""
@@ -66,20 +77,23 @@ class FastStateGate:
     ``enabled=False`` makes every check pass at no cost (what a run with idle gaps uses)."""
 
     def __init__(self, clock: Callable[[], int], tolerance: float = TOLERANCE, budget_s: float = BUDGET_S,
-                 enabled: bool = True) -> None:
+                 enabled: bool = True, filler: Callable[[], bool] | None = None) -> None:
         import torch
 
         self.clock, self.tolerance, self.budget_s, self.enabled = clock, float(tolerance), float(budget_s), enabled
+        self.filler, self.filled, self._cold = filler, 0, False
+        self.gave_up = False
         self._x = torch.ones(8)
         self._add = torch.add
         self.floor_us = float("inf")
+        self._lowest: list[float] = []  # the FLOOR_RANK lowest probes so far, as a max-heap (negated)
         self.probes = self.waits = self.discarded = self.kept = self.kept_fast = 0
         self.spent_s = 0.0
 
     @property
     def open(self) -> bool:
         """True once the waiting budget is spent (or the gate is disabled): every run is kept."""
-        return not self.enabled or self.spent_s >= self.budget_s
+        return not self.enabled or self.gave_up or self.spent_s >= self.budget_s
 
     def probe_us(self) -> float:
         """One probe's time in us on the clock; lowers the floor when faster."""
@@ -89,12 +103,29 @@ class FastStateGate:
                 y = self._add(y, 1.0)
         us = (self.clock() - t0) / 1e3
         self.probes += 1
-        self.floor_us = min(self.floor_us, us)
+        self._lower_floor(us)
         return us
+
+    def _lower_floor(self, us: float) -> None:
+        """The floor is the :data:`FLOOR_RANK`-th lowest probe so far (the lowest until there are that many)."""
+        if len(self._lowest) < FLOOR_RANK:
+            heapq.heappush(self._lowest, -us)
+        elif us < -self._lowest[0]:
+            heapq.heapreplace(self._lowest, -us)
+        self.floor_us = -self._lowest[0] if len(self._lowest) == FLOOR_RANK else -max(self._lowest)
 
     def fast(self) -> bool:
         """Whether one probe now reads the fast state (always True when the gate is open)."""
         return self.open or self.probe_us() <= self.floor_us * (1 + self.tolerance)
+
+    def pace(self, remaining: int) -> None:
+        """Open the gate for good when the ``remaining`` runs still to keep in the fast state would,
+        at the waste per kept run so far, need more waiting than the budget has left (judged after
+        :data:`PACE_AFTER_S` of waiting): where the fast state is rare, waiting buys little."""
+        if self.open or self.spent_s < PACE_AFTER_S:
+            return
+        per_run = self.spent_s / self.kept_fast if self.kept_fast else float("inf")
+        self.gave_up = remaining * per_run > self.budget_s - self.spent_s
 
     def wait(self) -> bool:
         """Probe until the fast state or the end of the budget; True when the fast state was read."""
@@ -102,7 +133,11 @@ class FastStateGate:
             return False
         t0 = time.perf_counter()
         while not self.fast():
-            self.waits += 1
+            if self.filler is not None and self.filler():
+                self.filled += 1
+                self._cold = True  # the untimed work evicted the stages' data from the caches
+            else:
+                self.waits += 1
             self.spent_s += time.perf_counter() - t0
             t0 = time.perf_counter()
             if self.open:
@@ -116,6 +151,9 @@ class FastStateGate:
         while True:
             before = self.wait()
             t0 = time.perf_counter()
+            if self._cold:
+                fn()  # warm the caches again after filling: this run is not kept
+                self._cold = False
             out = fn()
             if self.open:  # the budget ran out (or the gate is disabled): kept as it is
                 self.kept += 1
@@ -130,16 +168,18 @@ class FastStateGate:
     def stats(self) -> dict:
         """What the gate did, for the profile's metadata."""
         return {"enabled": self.enabled, "floor_us": round(self.floor_us, 2) if self.probes else None,
-                "tolerance": self.tolerance, "budget_s": self.budget_s, "spent_s": round(self.spent_s, 3),
-                "probes": self.probes, "waits": self.waits, "discarded": self.discarded, "kept": self.kept,
+                "tolerance": self.tolerance, "budget_s": self.budget_s, "spent_s": round(self.spent_s, 3), "gave_up": self.gave_up,
+                "probes": self.probes, "waits": self.waits, "filled": self.filled, "discarded": self.discarded, "kept": self.kept,
                 "fast_share": round(self.kept_fast / self.kept, 4) if self.kept and self.enabled else None}
 
 
 def gate_note(stats: dict) -> str | None:
-    """One line when some kept runs were not bracketed by fast probes (the budget ran out), else None."""
+    """One line when some kept runs were not bracketed by fast probes (the gate opened), else None."""
     share = stats.get("fast_share")
     if not stats.get("enabled") or share is None or share >= 1:
         return None
+    why = ("the fast state came too seldom to finish within the waiting budget" if stats.get("gave_up")
+           else f"{stats['budget_s']:g} s of waiting for the fast state ran out")
     return (f"note: this host ran in its slow state for long stretches while timing: {100 * (1 - share):.0f} % of the "
-            f"kept runs were timed after {stats['budget_s']:g} s of waiting for the fast state ran out, so those stage "
-            "times may be up to 2x high; profile again (`--no-cache`) when the host is quieter")
+            f"kept runs were timed after {why}, so those stage times may be up to 2x high; profile again "
+            "(`--no-cache`) when the host is quieter")

@@ -2,19 +2,21 @@
 
 Profiling is two passes over the test samples, for all the pipelines being profiled together:
 
-1. **Bytes and accuracy, every sample** (:func:`~sc2sim.profiling.quality.quality_passes`).
-   :meth:`Pipeline.mobile_batch` and :meth:`Pipeline.edge_batch` run each pipeline on batches, one
-   pipeline per core side by side (nothing is timed). Every payload is real bytes that the edge
-   decodes and classifies, so ``payload_bytes``, ``pred`` and ``correct`` are measured on each sample.
-2. **Stage times, the first ``timed`` samples** (:func:`timing_rounds`), by the protocol of
+1. **Stage times, the first ``timed`` samples** (:func:`timing_rounds`), by the protocol of
    :mod:`sc2sim.profiling.timing` (thread CPU time with one thread, warm-up, rounds that run every
    sample of every pipeline once, runs kept only in the host's fast state, per-sample minimum over
-   rounds, rounds until the stage medians are stable). Each stage (mobile compute, encode, decode, edge compute) is timed
-   at batch size 1. ``mobile_ms`` is compute + encode, ``edge_ms`` is decode + compute;
-   ``mobile_encode_ms`` and ``edge_decode_ms`` are the codec parts. Samples beyond ``timed`` have
-   NaN times (not measured): the simulator draws a request's times from the timed samples.
-   With ``idle_gap_ms`` > 0 the CPU idles that long before every run, so each run starts like
-   an isolated request rather than straight after the previous one (BENCHMARKS.md section 6).
+   rounds, rounds until the stage medians are stable). Each stage (mobile compute, encode, decode,
+   edge compute) is timed at batch size 1. ``mobile_ms`` is compute + encode, ``edge_ms`` is
+   decode + compute; ``mobile_encode_ms`` and ``edge_decode_ms`` are the codec parts. Samples beyond
+   ``timed`` have NaN times (not measured): the simulator draws a request's times from the timed
+   samples. With ``idle_gap_ms`` > 0 the CPU idles that long before every run, so each run starts
+   like an isolated request rather than straight after the previous one (BENCHMARKS.md section 6).
+2. **Bytes and accuracy, every sample** (:class:`~sc2sim.profiling.quality.QualityPass`).
+   :meth:`Pipeline.mobile_batch` and :meth:`Pipeline.edge_batch` run each pipeline on batches
+   (nothing is timed). Every payload is real bytes that the edge decodes and classifies, so
+   ``payload_bytes``, ``pred`` and ``correct`` are measured on each sample. Its batches first fill
+   the timing's waits for the host's fast state (in the timing thread); the rest run after the
+   timing, one pipeline per core side by side.
 
 The compute parts of both stages are also counted once (:func:`sc2sim.profiling.counting.count_work`):
 ``{mobile,edge}_{ops,kernels,bytes,weight_bytes,io_bytes,low_flops,low_bytes,low_weight_bytes}``, what the device cost model
@@ -41,7 +43,7 @@ from sc2sim.pipelines.base import Pipeline
 from sc2sim.profiling.counting import WorkCount, count_work
 from sc2sim.profiling.fast_state import FastStateGate
 from sc2sim.profiling.flops import count_flops
-from sc2sim.profiling.quality import quality_passes
+from sc2sim.profiling.quality import QualityPass, quality_passes
 from sc2sim.profiling.timing import Protocol, bootstrap_rel_ci, speed_probe_ms, timed_ms
 
 COLUMNS = ["pipeline", "strategy", "sample", "label", "pred", "correct", "payload_bytes", "payload_only_bytes", "mobile_ms", "edge_ms",
@@ -103,8 +105,8 @@ def _time_sample(t: _Timed, i: int, image: np.ndarray, clock: Callable[[], int])
 
 
 def timing_rounds(pipes: list[Pipeline], images: np.ndarray, protocol: Protocol,
-                  on_sample: Callable[[int], None] | None = None, idle_gap_ms: float = 0.0
-                  ) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], dict[str, Any]]:
+                  on_sample: Callable[[int], None] | None = None, idle_gap_ms: float = 0.0,
+                  filler: Callable[[], bool] | None = None) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], dict[str, Any]]:
     """Stage times at batch size 1 of every pipeline on ``images`` by the timing protocol (rounds).
 
     Returns, per pipeline, ``(times (k, 4) ms: mobile compute, encode, decode, edge compute; batch-1
@@ -112,11 +114,13 @@ def timing_rounds(pipes: list[Pipeline], images: np.ndarray, protocol: Protocol,
     interval, last move). The warm-up (``protocol.warmup`` rounds at least, of the first
     ``protocol.warmup_samples`` samples, for ``protocol.warmup_s`` seconds at least) is run but not
     kept. torch threads as the caller set them; with ``idle_gap_ms``, sleep that long before each run
-    (an idle CPU, as between isolated requests)."""
+    (an idle CPU, as between isolated requests). ``filler`` runs untimed work while the timing gate
+    waits for the host's fast state (:class:`~sc2sim.profiling.fast_state.FastStateGate`)."""
     clock = protocol.clock()
     k = len(images)
     state = [_Timed(p, np.full((k, 4), np.inf), [None] * k, np.zeros(k, np.int64), np.zeros(k, np.int64)) for p in pipes]
-    gate = FastStateGate(clock, protocol.gate_tolerance, protocol.gate_budget_s, protocol.gate and idle_gap_ms <= 0)
+    gate = FastStateGate(clock, protocol.gate_tolerance, protocol.gate_budget_s, protocol.gate and idle_gap_ms <= 0,
+                         filler)
     warm, start = 0, time.perf_counter()
     while k and state and (warm < protocol.warmup or (protocol.warmup and time.perf_counter() - start < protocol.warmup_s)):
         for t in state:
@@ -125,6 +129,7 @@ def timing_rounds(pipes: list[Pipeline], images: np.ndarray, protocol: Protocol,
                 gate.probe_us()  # the gate learns the host's fast floor meanwhile
         warm += 1
     rounds, ci, moved, probes, need = 0, 0.0, np.inf, [], protocol.rounds
+    remaining = need * k * len(state)  # runs still to keep in the fast state
     while k and state:
         probes.append(speed_probe_ms(clock))
         for t in state:
@@ -136,6 +141,9 @@ def timing_rounds(pipes: list[Pipeline], images: np.ndarray, protocol: Protocol,
                 times, fast = gate.run(lambda: _time_sample(t, i, images[i], clock))
                 t.best[i] = np.minimum(t.best[i], times)
                 t.fast[i] += fast
+                if gate.enabled and not gate.open:
+                    remaining -= fast
+                    gate.pace(remaining)
                 if on_sample and rounds == 0:
                     on_sample(1)
         rounds += 1
@@ -198,8 +206,10 @@ def measure_pipelines(pipes: list[Pipeline], data: ImageSet, timed: int | None =
     """
     proto = protocol or Protocol()
     k = len(data) if timed is None else min(int(timed), len(data))
-    quality = quality_passes(pipes, data.images, on_sample, workers)
-    timed_out, info = timing_rounds(pipes, data.images[:k], proto, on_sample, idle_gap_ms)
+    with QualityPass(pipes, data.images, on_sample) as qp:  # batches of it fill the timing's waits
+        timed_out, info = timing_rounds(pipes, data.images[:k], proto, on_sample, idle_gap_ms, filler=qp.fill)
+        quality = qp.finish(workers)
+    info["quality_batches_filled"] = qp.filled
     frames = []
     for pipe, q, t in zip(pipes, quality, timed_out):
         df = _profile_frame(pipe, data, k, q, t)

@@ -24,6 +24,7 @@ difference is measured, not hidden.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from contextlib import contextmanager
@@ -88,58 +89,121 @@ def channels_last(modules: list[torch.nn.Module]) -> Iterator[None]:
             m.to(memory_format=torch.contiguous_format)
 
 
+class QualityPass:
+    """The bytes-and-accuracy pass as units of work (one pipeline x one batch), to run now or later.
+
+    :meth:`fill` runs one unit in the calling thread: the timing gate
+    (:mod:`sc2sim.profiling.fast_state`) calls it while it waits for the host's fast state, so the
+    slow stretches do work that has to be done anyway. :meth:`finish` runs the units left on
+    ``workers`` threads and returns every pipeline's payloads and predictions. A pipeline is never
+    used by two threads at once; the next unit is a batch of the free pipeline with the most batches
+    left, so all pipelines finish at about the same time. With ``fast_layout`` a unit's known modules
+    are held in channels-last format while it runs (per unit in :meth:`fill`, which leaves the
+    modules as it found them for the timing; for the whole of :meth:`finish`). Use it as a context
+    manager: predictions are shared (:func:`shared_predictions`) until the block ends.
+    """
+
+    def __init__(self, pipes: list[Pipeline], images: np.ndarray, on_sample: Callable[[int], None] | None = None,
+                 fast_layout: bool = True) -> None:
+        self.pipes, self.images, self.on_sample, self.fast_layout = pipes, images, on_sample, fast_layout
+        self.spans = _batches(images)
+        self.out: list[list] = [[None] * len(self.spans) for _ in pipes]
+        self.left = [list(range(len(self.spans))) for _ in pipes]
+        self.busy = [False] * len(pipes)
+        self.cond = threading.Condition()
+        self.errors: list[BaseException] = []
+        self.filled = 0
+        self._shared: contextlib.ExitStack | None = None
+
+    def __enter__(self) -> "QualityPass":
+        self._shared = contextlib.ExitStack()
+        self._shared.enter_context(shared_predictions())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._shared is not None:
+            self._shared.close()
+            self._shared = None
+
+    def _take(self, wait: bool) -> tuple[int, int] | None:
+        """The next (pipeline, batch) to run, marked busy; None when none is left (or, with ``wait``
+        False, none is free now)."""
+        with self.cond:
+            while True:
+                free = [i for i, rest in enumerate(self.left) if rest and not self.busy[i]]
+                if self.errors or not any(self.left) or free or not wait:
+                    break
+                self.cond.wait()
+            if self.errors or not free:
+                return None
+            i = max(free, key=lambda j: len(self.left[j]))
+            self.busy[i] = True
+            return i, self.left[i].pop(0)
+
+    def _run(self, i: int, j: int) -> None:
+        try:
+            self.out[i][j] = _run_batch(self.pipes[i], self.images[self.spans[j]])
+            if self.on_sample:
+                self.on_sample(len(self.out[i][j][0]))
+        except BaseException as e:  # noqa: BLE001  (re-raised in the caller's thread)
+            self.errors.append(e)
+        with self.cond:
+            self.busy[i] = False
+            self.cond.notify_all()
+
+    def fill(self) -> bool:
+        """Run one unit here, with one torch thread as in :meth:`finish` (so the bytes do not depend on
+        where a unit ran); False when none was left."""
+        unit = self._take(wait=False)
+        if unit is None:
+            self._raise()
+            return False
+        i, j = unit
+        old = torch.get_num_threads()
+        if old != 1:
+            torch.set_num_threads(1)
+        try:
+            with channels_last(channels_last_modules([self.pipes[i]]) if self.fast_layout else []):
+                self._run(i, j)
+        finally:
+            if old != 1:
+                torch.set_num_threads(old)
+        self._raise()
+        self.filled += 1
+        return True
+
+    def _raise(self) -> None:
+        if self.errors:
+            raise self.errors[0]
+
+    def finish(self, workers: int | None = None) -> list[tuple[list[bytes], np.ndarray]]:
+        """Run the units left on ``workers`` threads (default: one per core), each with one torch
+        intra-op thread; every pipeline's (payloads, predictions)."""
+        def worker() -> None:
+            while (unit := self._take(wait=True)) is not None:
+                self._run(*unit)
+
+        n = max(1, min(int(workers or os.cpu_count() or 1), len(self.pipes)))
+        old = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with channels_last(channels_last_modules(self.pipes) if self.fast_layout and any(self.left) else []):
+                threads = [threading.Thread(target=worker, name=f"sc2sim-quality-{w}", daemon=True) for w in range(n - 1)]
+                for t in threads:
+                    t.start()
+                worker()
+                for t in threads:
+                    t.join()
+        finally:
+            torch.set_num_threads(old)
+        self._raise()
+        return [([b for pl, _ in parts for b in pl], np.concatenate([y for _, y in parts]) if parts else np.zeros(0, np.int64))
+                for parts in self.out]
+
+
 def quality_passes(pipes: list[Pipeline], images: np.ndarray, on_sample: Callable[[int], None] | None = None,
                    workers: int | None = None, fast_layout: bool = True) -> list[tuple[list[bytes], np.ndarray]]:
-    """Payloads and predictions of every image for every pipeline, in batches (untimed; see the module
-    docstring).
-
-    ``workers`` threads (default: one per core), each running torch with one intra-op thread. A
-    pipeline is never used by two threads at once; a free thread takes the next batch of the free
-    pipeline with the most batches left, so all pipelines finish at about the same time.
-    ``fast_layout`` holds the known modules in channels-last format for the pass (default)."""
-    spans = _batches(images)
-    out: list[list] = [[None] * len(spans) for _ in pipes]
-    left = [list(range(len(spans))) for _ in pipes]
-    busy = [False] * len(pipes)
-    cond = threading.Condition()
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        while True:
-            with cond:
-                while True:
-                    free = [i for i, rest in enumerate(left) if rest and not busy[i]]
-                    if errors or not any(left) or free:
-                        break
-                    cond.wait()
-                if errors or not free:
-                    return
-                i = max(free, key=lambda j: len(left[j]))
-                busy[i], j = True, left[i].pop(0)
-            try:
-                out[i][j] = _run_batch(pipes[i], images[spans[j]])
-                if on_sample:
-                    on_sample(len(out[i][j][0]))
-            except BaseException as e:  # noqa: BLE001  (re-raised in the caller's thread)
-                errors.append(e)
-            with cond:
-                busy[i] = False
-                cond.notify_all()
-
-    n = max(1, min(int(workers or os.cpu_count() or 1), len(pipes)))
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with shared_predictions(), channels_last(channels_last_modules(pipes) if fast_layout else []):
-            threads = [threading.Thread(target=worker, name=f"sc2sim-quality-{w}", daemon=True) for w in range(n - 1)]
-            for t in threads:
-                t.start()
-            worker()
-            for t in threads:
-                t.join()
-    finally:
-        torch.set_num_threads(old)
-    if errors:
-        raise errors[0]
-    return [([b for pl, _ in parts for b in pl], np.concatenate([y for _, y in parts]) if parts else np.zeros(0, np.int64))
-            for parts in out]
+    """Payloads and predictions of every image for every pipeline, in batches, on ``workers``
+    threads (untimed; :class:`QualityPass`, the module docstring)."""
+    with QualityPass(pipes, images, on_sample, fast_layout) as qp:
+        return qp.finish(workers)
