@@ -217,9 +217,9 @@ def _probes(rp: dict) -> str:
     gates = []
     for t in rp.get("timing", []):
         g = next((v.get("gate") for v in t.values() if v.get("gate")), None)
-        gates.append("no gate" if not g else
+        gates.append("no gate" if not g or not g.get("budget_s") else
                       f"{100 * (g['fast_share'] or 0):.0f} % of kept runs in the fast state" +
-                      (" (gate opened: " + ("no fast probe for a while" if g.get("gave_up") else "budget spent") + ")"
+                      (" (gate opened: " + ("too few fast runs for its budget" if g.get("gave_up") else "budget spent") + ")"
                        if (g["fast_share"] or 0) < 1 else ""))
     out = f"; speed probe (a fixed 256x256 matrix product per round): {' then '.join(spans)}" if spans else ""
     return out + (f"; timing gate: {' then '.join(gates)}" if gates else "")

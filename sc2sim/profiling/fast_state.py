@@ -45,7 +45,7 @@ PROBE_OPS = 20
 """Element-wise additions per probe (dispatch-bound: about 75 us on this host's fast state)."""
 TOLERANCE = 0.2
 """A probe within this fraction above the floor counts as the fast state (its own jitter there is about 10 %)."""
-PACE_AFTER_S = 2.0
+PACE_AFTER_S = 6.0
 """Seconds of waiting after which :meth:`FastStateGate.pace` judges whether the budget can finish the job."""
 FLOOR_RANK = 5
 """The floor is the 5th-lowest probe, not the lowest: one probe of 44,000 once read 5 us on the thread
