@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from sc2sim.commands.options import MIN_ROUNDS
+from sc2sim.commands.options import MIN_ROUNDS, Repeats
 from sc2sim.scenario import DEFAULT_TIMING_SAMPLES
 
 DEFAULT_PIPELINES = "local:teacher,local:light,offload:png,offload:jpeg?quality=50,offload:webp?quality=50,offload:avif?quality=50"
@@ -63,7 +63,7 @@ def profile(
     weights: Optional[str] = typer.Option(None, "--weights", help="none: architecture-only profiling: every pipeline "
                                           "gets weights=none (untrained); times and FLOPs are measured, bytes and "
                                           "accuracy come from each pipeline's rate-accuracy card point (&point=K)."),
-    repeats: int = typer.Option(MIN_ROUNDS, min=1, help="Timing rounds per sample, at least (each round times every sample of every pipeline once; the per-sample minimum is kept; rounds go on until the stage medians settle, up to 6)."),
+    repeats: Repeats = MIN_ROUNDS,
     threads: int = typer.Option(1, help="torch threads while timing (1 models a single mobile core)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Ignore and overwrite cached profiles."),
 ) -> None:

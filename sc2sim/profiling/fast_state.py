@@ -22,8 +22,8 @@ the caches the batch evicted, before the run it keeps; with nothing left to fill
 (no sleep: an idle virtual CPU may be handed to another tenant and come back with cold caches).
 Waiting is bounded: after ``budget_s`` seconds of waiting and discarded runs in one timing run the
 gate opens for good, and sooner when at its pace so far the budget could not finish
-(:meth:`FastStateGate.pace`: in stretches of minutes this host ran slow throughout, 1-3 % of runs
-fast, and waiting bought nothing). Then every run is kept, and the profile records how many of its
+(:meth:`FastStateGate.pace`, judged after :data:`PACE_AFTER_S` of waiting: in stretches of minutes
+this host ran slow throughout, 1-5 % of runs fast, and waiting bought nothing). Then every run is kept, and the profile records how many of its
 runs were bracketed fast (``fast_share`` < 1 then; :func:`gate_note` gives one line).
 
 A host without such states reads every probe near the floor, so the gate costs two probes per
@@ -45,7 +45,7 @@ PROBE_OPS = 20
 """Element-wise additions per probe (dispatch-bound: about 75 us on this host's fast state)."""
 TOLERANCE = 0.2
 """A probe within this fraction above the floor counts as the fast state (its own jitter there is about 10 %)."""
-PACE_AFTER_S = 6.0
+PACE_AFTER_S = 4.0
 """Seconds of waiting after which :meth:`FastStateGate.pace` judges whether the budget can finish the job."""
 FLOOR_RANK = 5
 """The floor is the 5th-lowest probe, not the lowest: one probe of 44,000 once read 5 us on the thread
@@ -82,7 +82,7 @@ class FastStateGate:
 
         self.clock, self.tolerance, self.budget_s, self.enabled = clock, float(tolerance), float(budget_s), enabled
         self.filler, self.filled, self._cold = filler, 0, False
-        self.gave_up = False
+        self.gave_up, self.remaining = False, 0
         self._x = torch.ones(8)
         self._add = torch.add
         self.floor_us = float("inf")
@@ -122,6 +122,7 @@ class FastStateGate:
         """Open the gate for good when the ``remaining`` runs still to keep in the fast state would,
         at the waste per kept run so far, need more waiting than the budget has left (judged after
         :data:`PACE_AFTER_S` of waiting): where the fast state is rare, waiting buys little."""
+        self.remaining = remaining
         if self.open or self.spent_s < PACE_AFTER_S:
             return
         per_run = self.spent_s / self.kept_fast if self.kept_fast else float("inf")
@@ -133,6 +134,9 @@ class FastStateGate:
             return False
         t0 = time.perf_counter()
         while not self.fast():
+            self.pace(self.remaining)  # one wait can last seconds where the fast state is rare
+            if self.open:
+                return False
             if self.filler is not None and self.filler():
                 self.filled += 1
                 self._cold = True  # the untimed work evicted the stages' data from the caches

@@ -129,7 +129,7 @@ def timing_rounds(pipes: list[Pipeline], images: np.ndarray, protocol: Protocol,
                 gate.probe_us()  # the gate learns the host's fast floor meanwhile
         warm += 1
     rounds, ci, moved, probes, need = 0, 0.0, np.inf, [], protocol.rounds
-    remaining = need * k * len(state)  # runs still to keep in the fast state
+    remaining = gate.remaining = need * k * len(state)  # runs still to keep in the fast state
     while k and state:
         probes.append(speed_probe_ms(clock))
         for t in state:
