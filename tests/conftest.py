@@ -43,6 +43,7 @@ def cli(*args: str) -> int:
 
 @pytest.fixture(autouse=True, scope="session")
 def _short_timing_gate() -> None:
-    """Tests time a few samples on whatever machine runs them: the timing gate waits at most 2 s for
-    the host's fast state per timing run (the default is 15 s), so a slow host cannot stretch the suite."""
+    """The suite runs with the optional timing gate on (so its path is exercised wherever a test
+    profiles), waiting at most 2 s for the host's fast state per timing run, so a slow host cannot
+    stretch the suite."""
     os.environ.setdefault("SC2SIM_TIMING_GATE_S", "2")

@@ -106,7 +106,7 @@ def test_budget_from_the_environment(monkeypatch):
     gate = FastStateGate(time.thread_time_ns, budget_s=default_budget_s())
     assert gate.open and gate.run(lambda: 1) == (1, False)
     monkeypatch.delenv("SC2SIM_TIMING_GATE_S")
-    assert default_budget_s() == 15.0
+    assert default_budget_s() == 0.0  # off by default
     for bad in ("soon", "-1", "nan"):
         monkeypatch.setenv("SC2SIM_TIMING_GATE_S", bad)
         with pytest.raises(ConfigError, match="SC2SIM_TIMING_GATE_S"):
@@ -131,4 +131,6 @@ def test_timing_rounds_give_every_sample_its_fast_runs(fmnist_test):
         assert info["rounds"] == 2 and g["kept"] == 8
     else:  # the budget ran out: the old stop rule finished the rounds
         assert g["spent_s"] >= 5 and 2 <= info["rounds"] <= 4
-    assert plain["gate"]["enabled"] is False and plain["gate"]["probes"] >= 0 and plain["rounds"] == 2
+    assert plain["gate"]["enabled"] is False and plain["gate"]["probes"] == 0 and plain["rounds"] == 2
+    off = timing_rounds([pipe], images, Protocol(rounds=2, max_rounds=2, gate_budget_s=0))[1]
+    assert off["gate"]["enabled"] is False and off["gate"]["probes"] == 0  # a zero budget is the gate off

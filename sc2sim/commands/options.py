@@ -18,10 +18,10 @@ __all__ = ["MIN_ROUNDS", "DataDir", "EngineOpt", "ProfileOpt", "ProgressOpt", "Q
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML (see scenarios/).")]
 ProfileOpt = Annotated[Optional[Path], typer.Option("--profile", help="Use this profile table (Parquet) instead of profiling.")]
 EngineOpt = Annotated[str, typer.Option("--engine", help="auto | simpy | exact (auto: exact where no requests interact).")]
-Repeats = Annotated[int, typer.Option(min=1, help="Timed runs per sample when profiling, at least, each kept only when probes around it "
-                                                  "find the host in its fast state (waiting for it at most SC2SIM_TIMING_GATE_S "
-                                                  "seconds, default 15); the per-sample minimum is kept; where the waiting runs out, "
-                                                  "rounds go on until the stage medians settle, up to 6.")]
+Repeats = Annotated[int, typer.Option(min=1, help="Timing rounds per sample when profiling, at least (the per-sample minimum is kept; "
+                                                  "more rounds follow until the stage medians settle, up to 6). With "
+                                                  "SC2SIM_TIMING_GATE_S=S > 0, a run counts only when probes around it find the host "
+                                                  "in its fast state, waiting for it at most S seconds.")]
 Threads = Annotated[int, typer.Option(help="torch threads when profiling.")]
 DataDir = Annotated[Optional[str], typer.Option("--data-dir", help="Dataset folder when profiling.")]
 ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")]

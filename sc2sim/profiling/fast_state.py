@@ -9,6 +9,11 @@ arithmetic alone cannot correct for it. The slow state is other tenants' work on
 physical core; whether two profiles agree then depends on how much of each ran in the fast state.
 Two cold profiles back to back differed by a median of 24 % per stage, up to 75 %.
 
+Status. An option, off by default (``SC2SIM_TIMING_GATE_S`` > 0 turns it on): alternated with the
+gate off, two cold profiles back to back differed by a median of 10.9 % per stage with it and
+13.9 % without (10 and 8 runs), a difference inside this host's run-to-run spread; and in stretches
+of minutes the fast state hardly came (1-5 % of runs), when the gate only costs time.
+
 What. :class:`FastStateGate` times a fixed dispatch-bound probe (:data:`PROBE_OPS` element-wise
 additions on an 8-element tensor: the per-operator work of a small model, about 75 us) and keeps
 a running low mark, the floor (its 5th-lowest reading so far). A probe within ``tolerance`` of the floor means the fast state.
@@ -51,15 +56,19 @@ FLOOR_RANK = 5
 """The floor is the 5th-lowest probe, not the lowest: one probe of 44,000 once read 5 us on the thread
 CPU clock (a 70-us sequence), and a floor that low made every later probe read slow."""
 BUDGET_S = 15.0
-"""Seconds of waiting and discarded runs one timing run may spend before the gate opens for good
-(the environment variable ``SC2SIM_TIMING_GATE_S`` overrides it; 0 keeps every run as it comes)."""
+"""Seconds of waiting and discarded runs one timing run may spend before the gate opens for good,
+when the gate is on (``SC2SIM_TIMING_GATE_S=15``)."""
+DEFAULT_BUDGET_S = 0.0
+"""The gate is **off by default** (budget 0): in 18 runs of two cold profiles on this host it did not
+make two profiles agree better (BENCHMARKS.md section 9), so it is an option, not the protocol."""
 
 
 def default_budget_s() -> float:
-    """The waiting budget: ``SC2SIM_TIMING_GATE_S`` when set (seconds, >= 0), else :data:`BUDGET_S`."""
+    """The waiting budget: ``SC2SIM_TIMING_GATE_S`` when set (seconds, >= 0; 0 turns the gate off),
+    else :data:`DEFAULT_BUDGET_S`."""
     raw = os.environ.get("SC2SIM_TIMING_GATE_S", "").strip()
     if not raw:
-        return BUDGET_S
+        return DEFAULT_BUDGET_S
     try:
         value = float(raw)
     except ValueError:

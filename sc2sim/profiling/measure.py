@@ -119,14 +119,15 @@ def timing_rounds(pipes: list[Pipeline], images: np.ndarray, protocol: Protocol,
     clock = protocol.clock()
     k = len(images)
     state = [_Timed(p, np.full((k, 4), np.inf), [None] * k, np.zeros(k, np.int64), np.zeros(k, np.int64)) for p in pipes]
-    gate = FastStateGate(clock, protocol.gate_tolerance, protocol.gate_budget_s, protocol.gate and idle_gap_ms <= 0,
-                         filler)
+    gate = FastStateGate(clock, protocol.gate_tolerance, protocol.gate_budget_s,
+                         protocol.gate and protocol.gate_budget_s > 0 and idle_gap_ms <= 0, filler)
     warm, start = 0, time.perf_counter()
     while k and state and (warm < protocol.warmup or (protocol.warmup and time.perf_counter() - start < protocol.warmup_s)):
         for t in state:
             for i in range(min(k, protocol.warmup_samples)):
                 _time_sample(t, i, images[i], clock)
-                gate.probe_us()  # the gate learns the host's fast floor meanwhile
+                if gate.enabled:
+                    gate.probe_us()  # the gate learns the host's fast floor meanwhile
         warm += 1
     rounds, ci, moved, probes, need = 0, 0.0, np.inf, [], protocol.rounds
     remaining = gate.remaining = need * k * len(state)  # runs still to keep in the fast state

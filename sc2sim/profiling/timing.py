@@ -19,20 +19,22 @@
    on all repeats of one pipeline (BENCHMARKS.md section 9, reproducibility).
 5. **Estimator.** Noise on a busy machine only ever adds time (cache and memory-bandwidth
    contention, frequency changes), so each sample's estimate is the **minimum** over its rounds;
-   a stage's time is then the median over samples. Every sample gets ``rounds`` kept runs bracketed
-   by fast probes (point 7), a round revisiting only the samples that lack them. Where the gate's
-   waiting budget runs out first, rounds continue until a round moves every stage median of every
-   pipeline by less than half of ``target_ci`` (1 %), at most ``max_rounds``. The 95 % bootstrap interval of each stage median over the samples
+   a stage's time is then the median over samples. At least ``rounds`` kept rounds; rounds
+   continue until a round moves every stage median of every pipeline by less than half of
+   ``target_ci`` (1 %), at most ``max_rounds``. (With the gate of point 7, every sample gets
+   ``rounds`` runs bracketed by fast probes, a round revisiting only the samples that lack them.) The 95 % bootstrap interval of each stage median over the samples
    (:func:`bootstrap_rel_ci`) is recorded with it (it measures how much the samples differ, which
    more rounds do not change).
 6. **Load recorded.** :func:`host_load` (the 1-minute load average over the cores) is recorded
    before and after, and :func:`busy_note` gives one line when the host was busy. That is a note,
    not a failure: CPU time excludes other processes' slices but not their effect on shared caches.
-7. **Fast state only.** This host's speed switches between a fast and a slow state in stretches
-   of seconds (other tenants on the same physical core), slowing small models' stages by up to
-   1.9x. Each kept run is bracketed by two tiny dispatch-bound probes and kept only when both read
-   the fast state; otherwise the sample runs again once they do, within a waiting budget
-   (:mod:`sc2sim.profiling.fast_state`, ``gate``, ``gate_tolerance``, ``gate_budget_s``).
+7. **Fast state only (an option, off by default).** This host's speed switches between a fast and
+   a slow state in stretches of seconds (other tenants on the same physical core), slowing small
+   models' stages by up to 1.9x. With ``SC2SIM_TIMING_GATE_S`` > 0, each kept run is bracketed by
+   two tiny dispatch-bound probes and kept only when both read the fast state; otherwise the sample
+   runs again once they do, within that waiting budget (:mod:`sc2sim.profiling.fast_state`,
+   ``gate``, ``gate_tolerance``, ``gate_budget_s``). It did not measurably improve agreement
+   between profiles here, hence off.
 8. **Speed probe.** The load average misses the drift of a virtual machine's own speed, which on
    this host moved a fixed call by up to 1.9x over minutes with nothing else running (BENCHMARKS.md
    section 9). Before each kept round :func:`speed_probe_ms` times a fixed matrix product; the
