@@ -132,5 +132,7 @@ def test_timing_rounds_give_every_sample_its_fast_runs(fmnist_test):
     else:  # the budget ran out: the old stop rule finished the rounds
         assert g["spent_s"] >= 5 and 2 <= info["rounds"] <= 4
     assert plain["gate"]["enabled"] is False and plain["gate"]["probes"] == 0 and plain["rounds"] == 2
+    hist = plain["medians_by_round"]  # the stage medians after each round, for studying the stop rule
+    assert len(hist) == 2 and set(hist[0]) == {pipe.name} and all(v > 0 for h in hist for v in h[pipe.name])
     off = timing_rounds([pipe], images, Protocol(rounds=2, max_rounds=2, gate_budget_s=0))[1]
     assert off["gate"]["enabled"] is False and off["gate"]["probes"] == 0  # a zero budget is the gate off

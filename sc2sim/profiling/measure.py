@@ -131,6 +131,7 @@ def timing_rounds(pipes: list[Pipeline], images: np.ndarray, protocol: Protocol,
         warm += 1
     rounds, ci, moved, probes, need = 0, 0.0, np.inf, [], protocol.rounds
     remaining = gate.remaining = need * k * len(state)  # runs still to keep in the fast state
+    history: list[dict[str, list[float]]] = []  # stage medians (mobile, edge ms) per pipeline after each round
     while k and state:
         probes.append(speed_probe_ms(clock))
         for t in state:
@@ -149,6 +150,7 @@ def timing_rounds(pipes: list[Pipeline], images: np.ndarray, protocol: Protocol,
                     on_sample(1)
         rounds += 1
         moved, ci = 0.0, 0.0
+        history.append({})
         for t in state:
             stage = np.stack([t.best[:, 0] + t.best[:, 1], t.best[:, 2] + t.best[:, 3]], axis=1)
             new = np.median(stage, axis=0)
@@ -156,6 +158,7 @@ def timing_rounds(pipes: list[Pipeline], images: np.ndarray, protocol: Protocol,
             moved = max(moved, np.inf if t.medians is None else
                         float(np.max(np.abs(new - t.medians) / np.maximum(new, 1e-9))))
             t.medians = new
+            history[-1][t.pipe.name] = [round(float(v), 5) for v in new]
         if gate.enabled and all((t.fast >= need).all() for t in state):
             break  # every sample of every pipeline has `need` runs bracketed by fast probes
         if (rounds >= protocol.rounds and moved <= protocol.target_ci / 2) or rounds >= protocol.max_rounds:
@@ -164,7 +167,7 @@ def timing_rounds(pipes: list[Pipeline], images: np.ndarray, protocol: Protocol,
     return out, {"rounds": rounds, "warmup_rounds": warm, "warmup_samples": min(k, protocol.warmup_samples),
                  "ci": round(ci, 4), "last_move": round(float(moved), 4), "clock": protocol.clock_name,
                  "min_rounds": protocol.rounds, "probe_ms": [round(p, 4) for p in probes],
-                 "pipelines_interleaved": len(state), "gate": gate.stats(),
+                 "pipelines_interleaved": len(state), "gate": gate.stats(), "medians_by_round": history,
                  "estimator": "per-sample minimum over rounds of runs bracketed by fast probes, stage median"}
 
 
