@@ -14,9 +14,9 @@ Profiling is two passes over the test samples, for all the pipelines being profi
 2. **Bytes and accuracy, every sample** (:class:`~sc2sim.profiling.quality.QualityPass`).
    :meth:`Pipeline.mobile_batch` and :meth:`Pipeline.edge_batch` run each pipeline on batches
    (nothing is timed). Every payload is real bytes that the edge decodes and classifies, so
-   ``payload_bytes``, ``pred`` and ``correct`` are measured on each sample. Its batches first fill
-   the timing's waits for the host's fast state (in the timing thread); the rest run after the
-   timing, one pipeline per core side by side.
+   ``payload_bytes``, ``pred`` and ``correct`` are measured on each sample. It runs after the
+   timing, one pipeline per core side by side; with the optional timing gate on, some of its
+   batches first fill the gate's waits for the host's fast state (in the timing thread).
 
 The compute parts of both stages are also counted once (:func:`sc2sim.profiling.counting.count_work`):
 ``{mobile,edge}_{ops,kernels,bytes,weight_bytes,io_bytes,low_flops,low_bytes,low_weight_bytes}``, what the device cost model
