@@ -2,10 +2,10 @@
 
 Why. On this shared virtual machine the speed of ordinary single-threaded code switches between two
 states, with nothing in the machine's own load showing it: a tiny fixed sequence of torch operators
-took 72-80 us in the fast state and 120-190 us in the slow one, in stretches of about 1-4 s each
-(8 s of back-to-back calls, 2026-11-28; BENCHMARKS.md section 9). The 28x28 models' batch-1 stages
-slowed by 1.5-1.9x in the slow state, a 256x256 matrix product by only 1.1-1.2x, so a probe of
-arithmetic alone cannot correct for it. The slow state is other tenants' work on the same
+took 72-80 us in the fast state and 120-190 us in the slow one, in stretches of about 0.4 s to a
+minute (8-s windows of back-to-back calls, 2026-11-28; BENCHMARKS.md section 9). The 28x28 models'
+batch-1 stages slowed by 1.5-1.9x in the slow state, a 256x256 matrix product by only 1.1-1.2x, so a
+probe of arithmetic alone cannot correct for it. The slow state is other tenants' work on the same
 physical core; whether two profiles agree then depends on how much of each ran in the fast state.
 Two cold profiles back to back differed by a median of 24 % per stage, up to 75 %.
 
@@ -15,21 +15,22 @@ gate off, two cold profiles back to back differed by a median of 10.9 % per stag
 of minutes the fast state hardly came (1-5 % of runs), when the gate only costs time.
 
 What. :class:`FastStateGate` times a fixed dispatch-bound probe (:data:`PROBE_OPS` element-wise
-additions on an 8-element tensor: the per-operator work of a small model, about 75 us) and keeps
-a running low mark, the floor (its 5th-lowest reading so far). A probe within ``tolerance`` of the floor means the fast state.
-Each probe runs its sequence twice and times the second pass: right after a stage the first pass read
-about 20 % slow (its code paths evicted), which would reject fast runs.
-A timed run of a sample is **kept only when it is bracketed by fast probes**, one right before and
-one right after it; otherwise the sample runs again once the probe reads fast. While it waits, the
-gate runs ``filler`` (one unit of work that is not timed: a batch of the bytes-and-accuracy pass,
-:class:`~sc2sim.profiling.quality.QualityPass`), and then runs the next sample once untimed, to warm
-the caches the batch evicted, before the run it keeps; with nothing left to fill it spins on probes
-(no sleep: an idle virtual CPU may be handed to another tenant and come back with cold caches).
-Waiting is bounded: after ``budget_s`` seconds of waiting and discarded runs in one timing run the
-gate opens for good, and sooner when at its pace so far the budget could not finish
+additions on an 8-element tensor: the per-operator work of a small model, about 75 us) and keeps a
+running low mark, the floor (its 5th-lowest reading so far). A probe within ``tolerance`` of the
+floor means the fast state. Each probe runs its sequence twice and times the second pass: right
+after a stage the first pass read about 20 % slow (its code paths evicted), which would reject fast
+runs. A timed run of a sample is **kept only when it is bracketed by fast probes**, one right before
+and one right after it; otherwise the sample runs again once the probe reads fast. While it waits,
+the gate runs ``filler`` (one unit of work that is not timed: a batch of the bytes-and-accuracy
+pass, :class:`~sc2sim.profiling.quality.QualityPass`), and then runs the next sample once untimed,
+to warm the caches the batch evicted, before the run it keeps; with nothing left to fill it spins on
+probes (no sleep: an idle virtual CPU may be handed to another tenant and come back with cold
+caches). Waiting is bounded: after ``budget_s`` seconds of waiting and discarded runs in one timing
+run the gate opens for good, and sooner when at its pace so far the budget could not finish
 (:meth:`FastStateGate.pace`, judged after :data:`PACE_AFTER_S` of waiting: in stretches of minutes
-this host ran slow throughout, 1-5 % of runs fast, and waiting bought nothing). Then every run is kept, and the profile records how many of its
-runs were bracketed fast (``fast_share`` < 1 then; :func:`gate_note` gives one line).
+this host ran slow throughout, 1-5 % of runs fast, and waiting bought nothing). Then every run is
+kept, and the profile records how many of its runs were bracketed fast (``fast_share`` < 1 then;
+:func:`gate_note` gives one line).
 
 A host without such states reads every probe near the floor, so the gate costs two probes per
 sample (about 0.3 ms) and changes nothing.
