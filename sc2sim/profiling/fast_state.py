@@ -75,8 +75,8 @@ def default_budget_s() -> float:
     except ValueError:
         value = -1.0
     if not value >= 0:
-        raise ConfigError(f"environment variable SC2SIM_TIMING_GATE_S: must be a number of seconds >= 0 (0: no waiting), "
-                          f"got {raw!r}")
+        raise ConfigError("environment variable SC2SIM_TIMING_GATE_S: must be a number of seconds >= 0 "
+                          f"(0: the gate off), got {raw!r}")
     return value
 
 
@@ -182,8 +182,9 @@ class FastStateGate:
     def stats(self) -> dict:
         """What the gate did, for the profile's metadata."""
         return {"enabled": self.enabled, "floor_us": round(self.floor_us, 2) if self.probes else None,
-                "tolerance": self.tolerance, "budget_s": self.budget_s, "spent_s": round(self.spent_s, 3), "gave_up": self.gave_up,
-                "probes": self.probes, "waits": self.waits, "filled": self.filled, "discarded": self.discarded, "kept": self.kept,
+                "tolerance": self.tolerance, "budget_s": self.budget_s, "spent_s": round(self.spent_s, 3),
+                "gave_up": self.gave_up, "probes": self.probes, "waits": self.waits, "filled": self.filled,
+                "discarded": self.discarded, "kept": self.kept,
                 "fast_share": round(self.kept_fast / self.kept, 4) if self.kept and self.enabled else None}
 
 
