@@ -209,18 +209,17 @@ def _pct(x: float | None) -> str:
 
 
 def _probes(rp: dict) -> str:
-    """The speed probes of both profiles (``timing.probe_ms``, fastest-slowest), where recorded."""
-    spans = []
+    """The speed probes (``timing.probe_ms``, fastest-slowest) and the timing gate of both profiles."""
+    spans, gates = [], []
     for t in rp.get("timing", []):
-        p = next((v.get("probe_ms") for v in t.values() if v.get("probe_ms")), None)
+        first = next(iter(t.values()), {})  # every pipeline of a profile shares its timing run's record
+        p, g = first.get("probe_ms"), first.get("gate")
         spans.append(f"{min(p):.3f}-{max(p):.3f} ms" if p else "not recorded")
-    gates = []
-    for t in rp.get("timing", []):
-        g = next((v.get("gate") for v in t.values() if v.get("gate")), None)
+        share = (g or {}).get("fast_share") or 0
         gates.append("no gate" if not g or not g.get("budget_s") else
-                      f"{100 * (g['fast_share'] or 0):.0f} % of kept runs in the fast state" +
-                      (" (gate opened: " + ("too few fast runs for its budget" if g.get("gave_up") else "budget spent") + ")"
-                       if (g["fast_share"] or 0) < 1 else ""))
+                     f"{100 * share:.0f} % of kept runs in the fast state" +
+                     (" (gate opened: " + ("too few fast runs for its budget" if g.get("gave_up") else "budget spent") + ")"
+                      if share < 1 else ""))
     out = f"; speed probe (a fixed 256x256 matrix product per round): {' then '.join(spans)}" if spans else ""
     return out + (f"; timing gate: {' then '.join(gates)}" if gates else "")
 

@@ -84,15 +84,16 @@ class FastStateGate:
     """Keeps timed runs to the host's fast state (see the module docstring).
 
     ``clock`` is the timing protocol's clock (ns); ``tolerance`` and ``budget_s`` as above;
-    ``enabled=False`` makes every check pass at no cost (what a run with idle gaps uses)."""
+    ``enabled=False`` makes every check pass at no cost (what a run with idle gaps uses); ``runs``:
+    how many runs the caller will want kept in the fast state, for :meth:`pace`."""
 
     def __init__(self, clock: Callable[[], int], tolerance: float = TOLERANCE, budget_s: float = BUDGET_S,
-                 enabled: bool = True, filler: Callable[[], bool] | None = None) -> None:
+                 enabled: bool = True, filler: Callable[[], bool] | None = None, runs: int = 0) -> None:
         import torch
 
         self.clock, self.tolerance, self.budget_s, self.enabled = clock, float(tolerance), float(budget_s), enabled
         self.filler, self.filled, self._cold = filler, 0, False
-        self.gave_up, self.remaining = False, 0
+        self.gave_up, self.remaining = False, int(runs)
         self._x = torch.ones(8)
         self._add = torch.add
         self.floor_us = float("inf")
@@ -126,7 +127,10 @@ class FastStateGate:
 
     def fast(self) -> bool:
         """Whether one probe now reads the fast state (always True when the gate is open)."""
-        return self.open or self.probe_us() <= self.floor_us * (1 + self.tolerance)
+        return self.open or self._probe_reads_fast()
+
+    def _probe_reads_fast(self) -> bool:
+        return self.probe_us() <= self.floor_us * (1 + self.tolerance)
 
     def pace(self, remaining: int) -> None:
         """Open the gate for good when the ``remaining`` runs still to keep in the fast state would,
@@ -140,24 +144,19 @@ class FastStateGate:
 
     def wait(self) -> bool:
         """Probe until the fast state or the end of the budget; True when the fast state was read."""
-        if self.open:
-            return False
-        t0 = time.perf_counter()
-        while not self.fast():
+        while not self.open:
+            t0 = time.perf_counter()
+            if self._probe_reads_fast():
+                self.spent_s += time.perf_counter() - t0
+                return True
             self.pace(self.remaining)  # one wait can last seconds where the fast state is rare
-            if self.open:
-                return False
-            if self.filler is not None and self.filler():
+            if not self.open and self.filler is not None and self.filler():
                 self.filled += 1
                 self._cold = True  # the untimed work evicted the stages' data from the caches
-            else:
+            elif not self.open:
                 self.waits += 1
             self.spent_s += time.perf_counter() - t0
-            t0 = time.perf_counter()
-            if self.open:
-                return False
-        self.spent_s += time.perf_counter() - t0
-        return True
+        return False
 
     def run(self, fn: Callable[[], T]) -> tuple[T, bool]:
         """``fn()`` (one timed run that measures itself) again until a run is bracketed by fast
@@ -175,6 +174,7 @@ class FastStateGate:
             if before and self.fast():
                 self.kept += 1
                 self.kept_fast += 1
+                self.pace(self.remaining - 1)
                 return out, True
             self.discarded += 1
             self.spent_s += time.perf_counter() - t0

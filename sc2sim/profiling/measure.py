@@ -119,8 +119,9 @@ def timing_rounds(pipes: list[Pipeline], images: np.ndarray, protocol: Protocol,
     clock = protocol.clock()
     k = len(images)
     state = [_Timed(p, np.full((k, 4), np.inf), [None] * k, np.zeros(k, np.int64), np.zeros(k, np.int64)) for p in pipes]
-    gate = FastStateGate(clock, protocol.gate_tolerance, protocol.gate_budget_s,
-                         protocol.gate and protocol.gate_budget_s > 0 and idle_gap_ms <= 0, filler)
+    need = protocol.rounds  # with the gate on, runs per sample to keep in the fast state
+    gated = protocol.gate and protocol.gate_budget_s > 0 and idle_gap_ms <= 0
+    gate = FastStateGate(clock, protocol.gate_tolerance, protocol.gate_budget_s, gated, filler, runs=need * k * len(pipes))
     warm, start = 0, time.perf_counter()
     while k and state and (warm < protocol.warmup or (protocol.warmup and time.perf_counter() - start < protocol.warmup_s)):
         for t in state:
@@ -129,8 +130,7 @@ def timing_rounds(pipes: list[Pipeline], images: np.ndarray, protocol: Protocol,
                 if gate.enabled:
                     gate.probe_us()  # the gate learns the host's fast floor meanwhile
         warm += 1
-    rounds, ci, moved, probes, need = 0, 0.0, np.inf, [], protocol.rounds
-    remaining = gate.remaining = need * k * len(state)  # runs still to keep in the fast state
+    rounds, ci, moved, probes = 0, 0.0, np.inf, []
     history: list[dict[str, list[float]]] = []  # stage medians (mobile, edge ms) per pipeline after each round
     while k and state:
         probes.append(speed_probe_ms(clock))
@@ -143,9 +143,6 @@ def timing_rounds(pipes: list[Pipeline], images: np.ndarray, protocol: Protocol,
                 times, fast = gate.run(lambda: _time_sample(t, i, images[i], clock))
                 t.best[i] = np.minimum(t.best[i], times)
                 t.fast[i] += fast
-                if gate.enabled and not gate.open:
-                    remaining -= fast
-                    gate.pace(remaining)
                 if on_sample and rounds == 0:
                     on_sample(1)
         rounds += 1
@@ -168,7 +165,8 @@ def timing_rounds(pipes: list[Pipeline], images: np.ndarray, protocol: Protocol,
                  "ci": round(ci, 4), "last_move": round(float(moved), 4), "clock": protocol.clock_name,
                  "min_rounds": protocol.rounds, "probe_ms": [round(p, 4) for p in probes],
                  "pipelines_interleaved": len(state), "gate": gate.stats(), "medians_by_round": history,
-                 "estimator": "per-sample minimum over rounds of runs bracketed by fast probes, stage median"}
+                 "estimator": "per-sample minimum over rounds" + (" of runs bracketed by fast probes" if gate.enabled else "")
+                              + ", stage median"}
 
 
 def _profile_frame(pipe: Pipeline, data: ImageSet, k: int, quality: tuple[list[bytes], np.ndarray],
@@ -210,10 +208,9 @@ def measure_pipelines(pipes: list[Pipeline], data: ImageSet, timed: int | None =
     """
     proto = protocol or Protocol()
     k = len(data) if timed is None else min(int(timed), len(data))
-    with QualityPass(pipes, data.images, on_sample) as qp:  # batches of it fill the timing's waits
+    with QualityPass(pipes, data.images, on_sample) as qp:  # with the gate on, batches fill its waits
         timed_out, info = timing_rounds(pipes, data.images[:k], proto, on_sample, idle_gap_ms, filler=qp.fill)
         quality = qp.finish(workers)
-    info["quality_batches_filled"] = qp.filled
     frames = []
     for pipe, q, t in zip(pipes, quality, timed_out):
         df = _profile_frame(pipe, data, k, q, t)

@@ -22,9 +22,10 @@
    a stage's time is then the median over samples. At least ``rounds`` kept rounds; rounds
    continue until a round moves every stage median of every pipeline by less than half of
    ``target_ci`` (1 %), at most ``max_rounds``. (With the gate of point 7, every sample gets
-   ``rounds`` runs bracketed by fast probes, a round revisiting only the samples that lack them.) The 95 % bootstrap interval of each stage median over the samples
-   (:func:`bootstrap_rel_ci`) is recorded with it (it measures how much the samples differ, which
-   more rounds do not change).
+   ``rounds`` runs bracketed by fast probes, a round revisiting only the samples that lack them.)
+   The 95 % bootstrap interval of each stage median over the samples (:func:`bootstrap_rel_ci`) is
+   recorded with it (it measures how much the samples differ, which more rounds do not change), and
+   so are the stage medians after each round (``medians_by_round``).
 6. **Load recorded.** :func:`host_load` (the 1-minute load average over the cores) is recorded
    before and after, and :func:`busy_note` gives one line when the host was busy. That is a note,
    not a failure: CPU time excludes other processes' slices but not their effect on shared caches.
