@@ -90,10 +90,11 @@ in three back-to-back calibrations of this host (BENCHMARKS.md section 9), with 
 
 
 def fit_constants(compute: dict[str, Any], stages: list[RefStage], keys: tuple[str, ...],
-                  anchored: dict[str, float] | None = None) -> dict[str, Any]:
+                  anchored: dict[str, float] | None = None, floors: dict[str, float] | None = None) -> dict[str, Any]:
     """``compute`` with ``keys`` (among dispatch_us, launch_us, efficiency, mem_gbps, overhead_ms) fitted to
     ``stages``, those in ``anchored`` (default :data:`ANCHORED`; ``{}``: none) held near their start
-    (micro-benchmark) value with those weights."""
+    (micro-benchmark) value with those weights, those in ``floors`` kept at or above those values."""
+    floors = floors or {}
     anchored = ANCHORED if anchored is None else anchored
     names = ["dispatch_us", "launch_us", "efficiency", "mem_gbps", "overhead_ms"]
     p0 = np.array([float(compute.get(k) or 1.0) for k in names])
@@ -105,7 +106,7 @@ def fit_constants(compute: dict[str, Any], stages: list[RefStage], keys: tuple[s
         return modelled_ms(c, stages)
 
     p = fit_log(model, target, p0, free=np.array([k in keys for k in names]),
-                prior=np.array([anchored.get(k, 0.0) for k in names]))
+                prior=np.array([anchored.get(k, 0.0) for k in names]), lower=np.array([floors.get(k, 0.0) for k in names]))
     out = dict(compute, **{k: float(v) for k, v in zip(names, p) if k in keys})
     out["efficiency"] = min(out["efficiency"], 1.0)
     return out
@@ -181,10 +182,19 @@ def host_profile(meas: dict[str, Any], threads: int = 1, device: str = "cpu", na
         keys = ("launch_us", "efficiency", "mem_gbps")
     else:
         keys = ("dispatch_us",) if quick else ("dispatch_us", "efficiency", "mem_gbps")
-    fitted = fit_constants(compute, stages, keys)
+    # No operator dispatches faster than the micro-benchmark's tiny add: a fit that wants less has been
+    # fed reference times below the arithmetic the GEMM rate allows (a busy or misreading clock).
+    floors = {} if gpu else {"dispatch_us": m["dispatch_us"]}
+    fitted = fit_constants(compute, stages, keys, floors=floors)
     modelled = modelled_ms(fitted, stages)
     fit_src = (f"{tag}: fitted (least squares on log time) to {len(stages)} reference stage timings, see calibration.reference; "
                "micro-benchmark start value in calibration.micro")
+    at_floor = [k for k, v in floors.items() if fitted[k] <= v * (1 + 1e-6)]
+    if at_floor:
+        print(f"sc2sim: calibrate: {', '.join(at_floor)} fitted at its floor (the micro-benchmark's tiny operator): the "
+              "reference stages ran faster than their arithmetic at the measured GEMM rate allows; the host was "
+              "probably busy while measuring: re-run `sc2sim calibrate` on a quiet machine", file=sys.stderr)
+        fit_src += f"; held at its floor ({', '.join(at_floor)}: the reference stages ran faster than the model allows)"
     micro_src = f"{tag}: micro-benchmark (calibration.micro)"
     compute = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in fitted.items()}
     compute["sources"] = {
