@@ -114,3 +114,31 @@ def test_train_student_with_an_unknown_arch_is_a_one_line_error(capsys):
     assert cli("train", "student", "--arch", "nope", "--beta", "0.1", "--max-steps", "1") == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--arch" in err[0] and "'nope' — allowed: gdn, res, franken" in err[0]
+
+
+def test_a_14x14_latent_keeps_the_teachers_stage1_resolution_and_codes_exactly(tmp_path):
+    """``size=14`` (gdn encoder): the latent is latent x 14 x 14, the decoder needs no upsampling, the
+    rANS bytes decode to the rounded latent, and a saved bundle rebuilds with the same shape; other
+    encoders or a stage-2 target refuse a 14x14 latent."""
+    from sc2sim.models.bundle import load_bundled
+    from sc2sim.profiling.flops import count_flops
+
+    torch.manual_seed(0)
+    student = build_model("student", size=14, latent=4).eval()
+    x = torch.rand(2, 1, 28, 28)
+    y = student.encode_latent(x)
+    assert y.shape == (2, 4, 14, 14) and student(x)["features"].shape == (2, 32, 14, 14)
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in student.decoder.modules())
+    assert count_flops(lambda: student.encode_latent(x[:1])) < 0.2 * 18.8e6  # within the issue's encoder budget
+    eb = student.entropy_bottleneck
+    prepare_for_coding(eb)
+    strings = eb.compress(y)
+    assert torch.equal(eb.decompress(strings, y.shape[2:]), quantized_latent(eb, y))
+    save_bundle("student-shape14-beta0.1", student, {}, tmp_path)
+    again = load_bundled("student-shape14-beta0.1", tmp_path)
+    assert again.hparams["size"] == 14 and again.encode_latent(x).shape == (2, 4, 14, 14)
+    assert "size" not in build_model("student").hparams  # 7x7 cards stay as they were
+    with pytest.raises(ValueError, match="14: gdn encoder only"):
+        build_model("student", size=14, encoder="res")
+    with pytest.raises(ValueError, match="with a 7x7 latent only"):
+        build_model("student", size=14, target_stage=2)

@@ -3,7 +3,8 @@ Computing Systems", WACV 2022; and the SC2 benchmark, TMLR 2023), sized for 28x2
 
 The student replaces the teacher's layers up to ``target_stage`` with
 
-* a small **encoder** (runs on the device), ending in a ``latent x 7 x 7`` tensor that compressai's
+* a small **encoder** (runs on the device), ending in a ``latent x size x size`` tensor (``size`` 7,
+  or 14 for the gdn encoder, whose second convolution then keeps the resolution) that compressai's
   ``EntropyBottleneck`` codes with rANS. Two kinds (``encoder=``):
 
   - ``gdn``: the SC2 paper's shape, strided 5x5 convolutions with GDN (``hidden`` channels);
@@ -31,6 +32,7 @@ from sc2sim.models.base import Sc2Model, register_model
 from sc2sim.models.classifiers import ResNetTeacher
 
 ENCODERS = ("gdn", "res")
+LATENT_SIZES = (7, 14)
 
 
 class ResidualDown(nn.Module):
@@ -46,8 +48,16 @@ class ResidualDown(nn.Module):
         return torch.relu(self.conv2(torch.relu(self.conv1(x))) + self.short(x))
 
 
-def build_encoder(kind: str, latent: int, hidden: int, width: int) -> nn.Sequential:
-    """The device-side encoder: 1 x 28 x 28 -> ``latent`` x 7 x 7 (see the module docstring)."""
+def build_encoder(kind: str, latent: int, hidden: int, width: int, size: int = 7) -> nn.Sequential:
+    """The device-side encoder: 1 x 28 x 28 -> ``latent`` x ``size`` x ``size`` (see the module docstring)."""
+    if size not in LATENT_SIZES or (size == 14 and kind != "gdn"):
+        raise ValueError(f"latent size must be one of {LATENT_SIZES} (14: gdn encoder only), got {size!r} with {kind!r}")
+    if kind == "gdn" and size == 14:  # the second convolution keeps 14 x 14: a 3x3 one, to stay in the FLOP budget
+        return nn.Sequential(
+            nn.Conv2d(1, hidden, 5, 2, 2), GDN(hidden),
+            nn.Conv2d(hidden, hidden, 3, 1, 1), GDN(hidden),
+            nn.Conv2d(hidden, latent, 3, 1, 1),
+        )
     if kind == "gdn":
         return nn.Sequential(
             nn.Conv2d(1, hidden, 5, 2, 2), GDN(hidden),
@@ -69,21 +79,23 @@ class EntropicStudent(Sc2Model):
 
     def __init__(self, latent: int = 16, hidden: int = 24, target_stage: int = 1,
                  teacher_widths: tuple[int, ...] | list[int] = (16, 32, 64, 128), num_classes: int = 10,
-                 encoder: str = "gdn", width: int = 48, dec_hidden: int | None = None) -> None:
+                 encoder: str = "gdn", width: int = 48, dec_hidden: int | None = None, size: int = 7) -> None:
         teacher_widths = list(teacher_widths)
         hp = dict(latent=latent, hidden=hidden, target_stage=target_stage, teacher_widths=teacher_widths,
                   num_classes=num_classes)
         if encoder != "gdn":  # cards of the first students have no such keys: they keep rebuilding as before
             hp.update(encoder=encoder, width=width, dec_hidden=dec_hidden)
+        if size != 7:
+            hp["size"] = size
         super().__init__(**hp)
-        if target_stage not in (1, 2):
-            raise ValueError("target_stage must be 1 (32x14x14) or 2 (64x7x7)")
+        if target_stage not in (1, 2) or (size == 14 and target_stage != 1):
+            raise ValueError("target_stage must be 1 (32x14x14) or 2 (64x7x7; with a 7x7 latent only)")
         self.target_stage = target_stage
-        self.encoder = build_encoder(encoder, latent, hidden, width)
+        self.encoder = build_encoder(encoder, latent, hidden, width, size)
         self.entropy_bottleneck = EntropyBottleneck(latent)
         cout = teacher_widths[target_stage]
         dh = dec_hidden or 2 * hidden
-        up = [nn.ConvTranspose2d(dh, cout, 4, 2, 1)] if target_stage == 1 else [nn.Conv2d(dh, cout, 3, 1, 1)]
+        up = [nn.ConvTranspose2d(dh, cout, 4, 2, 1)] if target_stage == 1 and size == 7 else [nn.Conv2d(dh, cout, 3, 1, 1)]
         self.decoder = nn.Sequential(
             nn.Conv2d(latent, dh, 3, 1, 1), nn.BatchNorm2d(dh), nn.ReLU(inplace=True),
             *up, nn.BatchNorm2d(cout), nn.ReLU(inplace=True),

@@ -1,0 +1,65 @@
+"""Issue 14 ablation: the latent's shape (7x7 vs 14x14, channels) under the bundled recipes.
+
+Trains one Entropic Student with the gdn encoder ending in a LATENT x SIZE x SIZE latent: the SC2
+recipe (stage 1, 5 epochs of feature matching + STAGE1_BETA x bpp; stage 2, 5 epochs of KD of
+decoder + tail) and then E2E_EPOCHS end-to-end epochs at rate weight BETA (the ``arch=e2e`` recipe's
+third stage: KD + CE + BETA x bpp, every part trainable, STE rounding, cosine LR). One torch thread.
+Both points are scored on all 10,000 test images with real rANS bytes of every image and written
+with their cards to OUTDIR (``student-shape<SIZE>x<LATENT>-sc2-beta<STAGE1_BETA>`` and
+``student-shape<SIZE>x<LATENT>-e2e-beta<BETA>``); nothing goes into the bundled weights.
+
+The bundled ``arch=e2e`` students are the same recipe at SIZE 7, LATENT 16 (784 symbols): 12 epochs
+gave 92.30 % at 60.8 B, 18 gave 92.78 % at 59.9 B (BENCHMARKS.md section 2). SIZE 14 keeps the
+teacher's stage-1 resolution (the decoder has no upsampling) with a 3x3 second convolution, so
+LATENT 4 has the same 784 symbols in another layout.
+
+Run: ``.venv/bin/python benchmarks/ablate_latent_shape.py SIZE LATENT STAGE1_BETA BETA E2E_EPOCHS OUTDIR``
+(2026-11-28: results in BENCHMARKS.md section 2, ablation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+from pathlib import Path
+
+import torch
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("size", type=int, choices=(7, 14))
+    ap.add_argument("latent", type=int)
+    ap.add_argument("stage1_beta", type=float)
+    ap.add_argument("beta", type=float)
+    ap.add_argument("e2e_epochs", type=int)
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--max-steps", type=int, default=None, help="per stage (a smoke test)")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    from sc2sim.data import load_fashion_mnist
+    from sc2sim.models import load_bundled
+    from sc2sim.train.common import seed_everything, to_tensors
+    from sc2sim.train.student import StudentRecipe, bundle_student, train_stage2, train_student
+
+    train, teacher = load_fashion_mnist("train"), load_bundled("teacher")
+    tag = f"shape{args.size}x{args.latent}"
+    sc2 = StudentRecipe(beta=args.stage1_beta, max_steps=args.max_steps)
+    student, log = train_student(args.stage1_beta, train, teacher, sc2, progress=False, size=args.size, latent=args.latent)
+    args.out.mkdir(parents=True, exist_ok=True)
+    bundle_student(student, sc2, f"{tag}-sc2", log["train_seconds"], out=args.out, coded_samples=10_000)
+
+    e2e = StudentRecipe(beta=args.beta, stage2="e2e", stage1_epochs=0, stage2_epochs=args.e2e_epochs,
+                        max_steps=args.max_steps)
+    student = copy.deepcopy(student)
+    gen = seed_everything(e2e.seed)
+    x, y = to_tensors(train)
+    t0 = time.perf_counter()
+    train_stage2(student, teacher, x, y, e2e, gen, progress=False)
+    bundle_student(student, e2e, f"{tag}-e2e", log["train_seconds"] + time.perf_counter() - t0, out=args.out,
+                   coded_samples=10_000)
+
+
+if __name__ == "__main__":
+    main()
