@@ -3,8 +3,8 @@
 Run: ``.venv/bin/python benchmarks/bench_host_drift.py [--minutes 5] [--every 10] [--out benchmarks/host_drift.json]``.
 
 Every ``--every`` seconds for ``--minutes`` minutes, one thread times three fixed calls with the
-micro-benchmark estimator of ``sc2sim calibrate`` (``best_ms``: thread CPU time, warm-up, minimum
-over at least 0.25 s of rounds):
+micro-benchmark estimator of ``sc2sim calibrate`` (``best_ms``: thread CPU time checked against
+wall time, warm-up, minimum over at least 0.25 s of rounds):
 
 * ``teacher``: the bundled 28x28 teacher at batch size 1 (a small model: dispatch-bound on this host);
 * ``gemm``: a 512 x 512 FP32 matrix product (arithmetic-bound);
