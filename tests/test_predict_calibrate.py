@@ -161,10 +161,12 @@ def test_best_ms_ignores_a_thread_clock_that_reads_low(monkeypatch):
     honest = microbench.best_ms(work, repeats=5, min_s=0.05)
     monkeypatch.setattr(microbench.time, "thread_time_ns", freak_every_third)
     checked = microbench.best_ms(work, repeats=5, min_s=0.05)
-    assert checked > 0 and checked == pytest.approx(honest, rel=0.5)
+    # a bare minimum would be a freak round: under 1 ms of work minus 5 ms, below zero; the bounds allow
+    # for this host's 1.9x speed states between the two measurements
+    assert honest / 3 < checked < honest * 3
     monkeypatch.setattr(microbench.time, "thread_time_ns", lambda: 0)  # never agrees with the wall clock
     fallback = microbench.best_ms(work, repeats=3, min_s=0.02, max_s=0.05)
-    assert fallback >= honest * 0.5
+    assert honest / 3 < fallback < honest * 3
 
 
 def test_calibrate_holds_dispatch_at_its_floor_when_stages_run_impossibly_fast(capsys):
