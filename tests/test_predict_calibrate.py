@@ -169,6 +169,30 @@ def test_best_ms_ignores_a_thread_clock_that_reads_low(monkeypatch):
     assert honest / 3 < fallback < honest * 3
 
 
+def test_a_coarse_thread_clock_is_detected_and_timing_uses_the_wall_clock(monkeypatch):
+    """A machine whose thread CPU clock moves per scheduler tick (4 ms here) would read batch-1 stages
+    as 0 or 4 ms: the profile's protocol and the micro-benchmarks then time with the wall clock."""
+    import time
+
+    from sc2sim.profiling import microbench, timing
+
+    assert timing.fine_thread_clock() and timing.Protocol().clock() is time.thread_time_ns  # this host
+    real = time.thread_time_ns
+    monkeypatch.setattr(timing.time, "thread_time_ns", lambda: real() // 4_000_000 * 4_000_000)
+    timing.thread_clock_step_ns.cache_clear()
+    try:
+        assert timing.thread_clock_step_ns() >= 4_000_000 and not timing.fine_thread_clock()
+        proto = timing.Protocol()
+        assert proto.clock() is time.perf_counter_ns and "4000-us steps" in proto.clock_name
+        assert timing.Protocol(threads=2).clock_name == "wall time"
+        ms = microbench.best_ms(lambda: sum(range(20_000)), repeats=3, min_s=0.02)
+        assert 0.01 < ms < 50  # a real time, not 0 or a tick
+    finally:
+        monkeypatch.undo()
+        timing.thread_clock_step_ns.cache_clear()
+    assert timing.fine_thread_clock()
+
+
 def test_calibrate_holds_dispatch_at_its_floor_when_stages_run_impossibly_fast(capsys):
     """Reference stages timed below their arithmetic at the measured GEMM rate (a busy host or a
     misreading clock) cannot drive the fitted dispatch cost to zero: it stays at the micro-benchmark's

@@ -47,14 +47,17 @@ def best_ms(fn: Callable[[], object], device: str = "cpu", repeats: int = 5, inn
     the first stretch of a process (30-80 % slower on this host: BENCHMARKS.md section 9) is never
     timed. The minimum discards one-sided noise (caches, contention).
 
-    GPU: wall time of a synchronised round. CPU: a round is usable when this thread's CPU time and
+    GPU, or a CPU whose thread clock is coarse (:func:`~sc2sim.profiling.timing.fine_thread_clock`):
+    wall time of a (synchronised) round. CPU: a round is usable when this thread's CPU time and
     the wall time agree within :data:`AGREE` (nothing else ran on the vCPU meanwhile), and its CPU
     time is taken. The thread clock alone can read low, which a minimum would keep: a hypervisor's
     steal time is subtracted from it in lumps, and once a 70-us probe read 5 us (BENCHMARKS.md
     section 9); the wall clock never reads low. On a quiet host 97-99 % of rounds agree (50-us and
     90-ms rounds). If fewer than ``repeats`` rounds agree by ``max_s`` (default 8 x ``min_s``), the
     minimum wall time, an upper bound, is returned."""
-    gpu = device != "cpu"
+    from sc2sim.profiling.timing import fine_thread_clock
+
+    wall_only = device != "cpu" or not fine_thread_clock()
     max_s = 8 * min_s if max_s is None else max_s
     start, done = time.perf_counter(), 0
     while done < warmup or time.perf_counter() - start < min_s / 2:
@@ -76,8 +79,8 @@ def best_ms(fn: Callable[[], object], device: str = "cpu", repeats: int = 5, inn
         wall = (w1 - w0) / inner / 1e6
         walls.append(wall)
         cpu = (t1 - t0) / inner / 1e6
-        if gpu or abs(wall - cpu) <= AGREE * wall:
-            usable.append(wall if gpu else cpu)
+        if wall_only or abs(wall - cpu) <= AGREE * wall:
+            usable.append(wall if wall_only else cpu)
     return float(min(usable)) if len(usable) >= repeats else float(min(walls))
 
 

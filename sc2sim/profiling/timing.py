@@ -4,7 +4,8 @@
    restored after (:func:`pinned_threads`).
 2. **Clock.** With one thread, the calling thread's CPU time (``time.thread_time_ns``): the time
    slices other processes take on a shared machine are not counted. With several threads, wall
-   time (``time.perf_counter_ns``; CPU time would add the threads up).
+   time (``time.perf_counter_ns``; CPU time would add the threads up), and also where the thread
+   clock moves in steps coarser than :data:`FINE_CLOCK_NS` (:func:`fine_thread_clock`).
 3. **Warm-up.** Before the timed rounds, every pipeline runs its first ``warmup_samples`` samples
    untimed, round after round, for at least ``warmup_s`` seconds: lazy initialisation, allocator,
    the library's primitive caches for batch-1 shapes, and the first seconds of a process, whose runs
@@ -45,6 +46,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from contextlib import contextmanager
@@ -92,12 +94,42 @@ class Protocol:
 
     def clock(self) -> Callable[[], int]:
         """The clock (ns) this protocol times with."""
-        return time.thread_time_ns if self.threads == 1 else time.perf_counter_ns
+        return time.thread_time_ns if self.threads == 1 and fine_thread_clock() else time.perf_counter_ns
 
     @property
     def clock_name(self) -> str:
         """Human-readable name of :meth:`clock` (recorded in profile metadata)."""
-        return "thread CPU time" if self.threads == 1 else "wall time"
+        if self.threads != 1:
+            return "wall time"
+        return "thread CPU time" if fine_thread_clock() else (
+            f"wall time (this machine's thread CPU clock ticks in {thread_clock_step_ns() / 1e3:.0f}-us steps)")
+
+
+FINE_CLOCK_NS = 50_000
+"""A thread CPU clock whose readings move in larger steps (ns) is too coarse for batch-1 stages of
+0.1-2 ms; timing then uses the wall clock. Linux's CFS clock moves in ns (the measured step is then
+the reading loop's own 0.2-2 us); some kernels and sandboxes account thread time per scheduler tick
+(1-10 ms)."""
+
+
+@functools.lru_cache(maxsize=1)
+def thread_clock_step_ns() -> int:
+    """The typical step (ns) between distinct readings of this thread's CPU clock, measured by reading
+    it in a tight loop (at most 20 ms): the median of 50 steps; 20 ms if it never moved."""
+    steps: list[int] = []
+    end = time.perf_counter() + 0.02
+    last = time.thread_time_ns()
+    while len(steps) < 50 and time.perf_counter() < end:
+        now = time.thread_time_ns()
+        if now != last:
+            steps.append(now - last)
+            last = now
+    return int(np.median(steps)) if steps else 20_000_000
+
+
+def fine_thread_clock() -> bool:
+    """True when this machine's thread CPU clock is fine enough to time batch-1 stages (:data:`FINE_CLOCK_NS`)."""
+    return thread_clock_step_ns() <= FINE_CLOCK_NS
 
 
 @contextmanager
