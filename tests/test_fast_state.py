@@ -8,6 +8,7 @@ import pytest
 
 from sc2sim.errors import ConfigError
 from sc2sim.profiling.fast_state import PACE_AFTER_S, FastStateGate, default_budget_s, gate_note
+from sc2sim.profiling.timing import Protocol
 
 
 class ScriptedGate(FastStateGate):
@@ -94,7 +95,7 @@ def test_a_disabled_gate_keeps_every_run_without_probing():
 
 
 def test_real_probe_sets_a_floor():
-    gate = FastStateGate(time.thread_time_ns)
+    gate = FastStateGate(Protocol().clock())  # thread CPU time where it is fine-grained
     times = [gate.probe_us() for _ in range(20)]
     assert gate.floor_us == sorted(times)[4] > 0
     assert gate.fast() in (True, False)
@@ -103,7 +104,7 @@ def test_real_probe_sets_a_floor():
 def test_budget_from_the_environment(monkeypatch):
     monkeypatch.setenv("SC2SIM_TIMING_GATE_S", "0")
     assert default_budget_s() == 0.0
-    gate = FastStateGate(time.thread_time_ns, budget_s=default_budget_s())
+    gate = FastStateGate(Protocol().clock(), budget_s=default_budget_s())
     assert gate.open and gate.run(lambda: 1) == (1, False)
     monkeypatch.delenv("SC2SIM_TIMING_GATE_S")
     assert default_budget_s() == 0.0  # off by default
