@@ -16,8 +16,9 @@ LATENT 4 has the same 784 symbols in another layout.
 Run: ``.venv/bin/python benchmarks/ablate_latent_shape.py SIZE LATENT STAGE1_BETA BETA E2E_EPOCHS OUTDIR``
 (2026-11-28: results in BENCHMARKS.md section 2, ablation). With ``--times BUNDLE=FOLDER ...`` it
 instead times the device side at batch 1 (encoder, then rANS) of those students, the bundled
-``student-e2e-beta0.05`` and the learned codec's ``mobile_compute`` + ``encode``, interleaved image by
-image over the first 300 test images x 3 (after one untimed pass), one thread, thread CPU time, median.
+``split:sc2?arch=e2e&beta=0.05`` and the learned codec's encoder (``mobile_compute`` + ``encode``),
+interleaved image by image over the first 300 test images x 3, one thread, thread CPU time, median
+(``bench_rate_accuracy.interleaved_device_ms``, which ``encoder_host_times`` there uses too).
 """
 
 from __future__ import annotations
@@ -31,51 +32,33 @@ from pathlib import Path
 import torch
 
 
-def device_times(students: list[str], images: int = 300, passes: int = 3) -> dict[str, dict[str, float]]:
-    """Median batch-1 encoder and rANS times (ms) of ``students`` (``NAME=FOLDER``, bundled when no
-    folder), the bundled ``student-e2e-beta0.05`` and the learned codec (see the module docstring)."""
-    import numpy as np
+def device_times(students: list[str], images: int = 300, passes: int = 3) -> dict[str, tuple[float, float, float]]:
+    """Median batch-1 (encoder, rANS, sum) ms of ``students`` (``NAME=FOLDER``, bundled when no folder),
+    the bundled ``split:sc2?arch=e2e&beta=0.05`` and the learned codec, with
+    :func:`bench_rate_accuracy.interleaved_device_ms` (see the module docstring)."""
+    from bench_rate_accuracy import interleaved_device_ms
 
     from sc2sim.data import load_fashion_mnist
     from sc2sim.models import load_bundled
     from sc2sim.models.entropy import compress_latent, prepare_for_coding
     from sc2sim.pipelines import build_pipeline
+    from sc2sim.pipelines.torch_util import image_tensor
 
-    imgs = load_fashion_mnist("test").images[:images]
-    x = torch.from_numpy(imgs.astype(np.float32) / 255)[:, None]
-    stages = {}
-    for spec in ["student-e2e-beta0.05", *students]:
+    stages = {n: (p.mobile_compute, p.encode) for n in ("split:sc2?arch=e2e&beta=0.05", "offload:learned?lmbda=0.0067")
+              for p in [build_pipeline(n)]}
+    for spec in students:  # not registry pipelines: the same two steps as split:sc2's mobile_compute and encode
         name, _, folder = spec.partition("=")
         m = load_bundled(name, Path(folder) if folder else None).eval()
         prepare_for_coding(m.entropy_bottleneck)
-        stages[name] = (lambda i, m=m: m.encode_latent(x[i : i + 1]), lambda y, m=m: compress_latent(m.entropy_bottleneck, y))
-    codec = build_pipeline("offload:learned?lmbda=0.0067")
-    stages["offload:learned?lmbda=0.0067"] = (lambda i: codec.mobile_compute(imgs[i]), codec.encode)
-    times: dict[str, list[tuple[float, float]]] = {k: [] for k in stages}
-    with torch.no_grad():
-        for rep in range(passes + 1):
-            for i in range(len(imgs)):
-                for k, (enc, code) in stages.items():
-                    t0 = time.thread_time_ns()
-                    y = enc(i)
-                    t1 = time.thread_time_ns()
-                    code(y)
-                    t2 = time.thread_time_ns()
-                    if rep:
-                        times[k].append(((t1 - t0) / 1e6, (t2 - t1) / 1e6))
-    out = {}
-    for k, v in times.items():
-        a = np.array(v)
-        out[k] = {"encoder_ms": float(np.median(a[:, 0])), "rans_ms": float(np.median(a[:, 1])),
-                  "device_ms": float(np.median(a.sum(1)))}
-    return out
+        stages[name] = (lambda img, m=m: m.encode_latent(image_tensor(img)), lambda y, m=m: compress_latent(m.entropy_bottleneck, y))
+    return interleaved_device_ms(stages, load_fashion_mnist("test").images[:images], passes)
 
 
 def main() -> None:
     if "--times" in sys.argv:
         torch.set_num_threads(1)
-        for k, v in device_times([a for a in sys.argv[1:] if a != "--times"]).items():
-            print(f"{k:40s} encoder {v['encoder_ms']:.3f} ms  rANS {v['rans_ms']:.3f} ms  device {v['device_ms']:.3f} ms")
+        for k, (enc, code, total) in device_times([a for a in sys.argv[1:] if a != "--times"]).items():
+            print(f"{k:40s} encoder {enc:.3f} ms  rANS {code:.3f} ms  device {total:.3f} ms")
         return
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("size", type=int, choices=(7, 14))

@@ -98,13 +98,35 @@ def frontier(summary, lo: float = 20.0, hi: float = 300.0) -> list[str]:
     return [head + ("at or above all of them." if not out else f"below {len(out)} point(s):"), *out]
 
 
-def encoder_host_times(names: list[str], samples: int = 300, repeats: int = 5) -> str:
-    """Device-side host time at batch 1 (mobile compute + entropy coding, 1 torch thread, thread CPU time)
-    of each student and of the learned codec's encoder, measured interleaved in this one run: medians and the ratio."""
+def interleaved_device_ms(stages: dict, images, repeats: int = 5) -> dict[str, tuple[float, float, float]]:
+    """Median (encoder, entropy coding, sum) ms at batch 1 of each ``name -> (mobile_compute, encode)``
+    pair on ``images`` (uint8), ``repeats`` passes, interleaved image by image (the same load for every
+    stage), 1 torch thread, this thread's CPU time (other processes' slices excluded, as in the profiler)."""
     import time
 
     import numpy as np
 
+    torch.set_num_threads(1)
+    times: dict[str, list[tuple[float, float]]] = {n: [] for n in stages}
+    with torch.no_grad():
+        for _ in range(repeats):
+            for img in images:
+                for n, (compute, encode) in stages.items():
+                    t0 = time.thread_time()
+                    x = compute(img)
+                    t1 = time.thread_time()
+                    encode(x)
+                    times[n].append((t1 - t0, time.thread_time() - t1))
+    out = {}
+    for n, v in times.items():
+        a = np.array(v) * 1e3
+        out[n] = (float(np.median(a[:, 0])), float(np.median(a[:, 1])), float(np.median(a.sum(1))))
+    return out
+
+
+def encoder_host_times(names: list[str], samples: int = 300, repeats: int = 5) -> str:
+    """Device-side host time at batch 1 (mobile compute + entropy coding, 1 torch thread, thread CPU time)
+    of each student and of the learned codec's encoder, measured interleaved in this one run: medians and the ratio."""
     from sc2sim.data import load_fashion_mnist
     from sc2sim.pipelines import build_pipeline
 
@@ -112,24 +134,14 @@ def encoder_host_times(names: list[str], samples: int = 300, repeats: int = 5) -
     studs = [n for n in names if n.startswith("split:sc2")]
     if ref is None or not studs:
         return ""
-    torch.set_num_threads(1)
-    images = load_fashion_mnist("test").images[:samples]
     pipes = {n: build_pipeline(n) for n in [ref, *studs]}
-    times: dict[str, list[tuple[float, float]]] = {n: [] for n in pipes}
-    for _ in range(repeats):
-        for img in images:
-            for n, p in pipes.items():  # interleaved: the same load for every pipeline
-                t0 = time.thread_time()  # this thread's CPU time: other processes' slices are excluded, as in the profiler
-                x = p.mobile_compute(img)
-                t1 = time.thread_time()
-                p.encode(x)
-                times[n].append((t1 - t0, time.thread_time() - t1))
-    med = {n: np.median(np.array(v), axis=0) * 1e3 for n, v in times.items()}
-    tot = {n: float(np.median(np.array(v).sum(1))) * 1e3 for n, v in times.items()}
+    ms = interleaved_device_ms({n: (p.mobile_compute, p.encode) for n, p in pipes.items()},
+                               load_fashion_mnist("test").images[:samples], repeats)
     lines = [f"### Device-side host time at batch 1 vs the learned codec's encoder (same run, interleaved, {samples} images x {repeats})",
              "", "| pipeline | encoder ms | rANS ms | mobile ms (median of the sum) | ratio to the codec |", "|---|---:|---:|---:|---:|"]
     for n in [ref, *studs]:
-        lines.append(f"| `{n}` | {med[n][0]:.3f} | {med[n][1]:.3f} | {tot[n]:.3f} | {tot[n] / tot[ref]:.2f} |")
+        enc, code, tot = ms[n]
+        lines.append(f"| `{n}` | {enc:.3f} | {code:.3f} | {tot:.3f} | {tot / ms[ref][2]:.2f} |")
     return "\n".join(lines)
 
 

@@ -116,7 +116,7 @@ def test_train_student_with_an_unknown_arch_is_a_one_line_error(capsys):
     assert len(err) == 1 and "--arch" in err[0] and "'nope' — allowed: gdn, res, franken" in err[0]
 
 
-def test_a_14x14_latent_keeps_the_teachers_stage1_resolution_and_codes_exactly(tmp_path):
+def test_a_14x14_latent_keeps_the_teachers_stage1_resolution_and_codes_exactly(tmp_path, monkeypatch, fmnist_test):
     """``size=14`` (gdn encoder): the latent is latent x 14 x 14, the decoder needs no upsampling, the
     rANS bytes decode to the rounded latent, and a saved bundle rebuilds with the same shape; other
     encoders or a stage-2 target refuse a 14x14 latent."""
@@ -137,6 +137,21 @@ def test_a_14x14_latent_keeps_the_teachers_stage1_resolution_and_codes_exactly(t
     save_bundle("student-shape14-beta0.1", student, {}, tmp_path)
     again = load_bundled("student-shape14-beta0.1", tmp_path)
     assert again.hparams["size"] == 14 and again.encode_latent(x).shape == (2, 4, 14, 14)
+    # bundled as a student, split:sc2 decodes its rANS bytes at 14 x 14 (the latent shape comes from the model)
+    save_bundle("student-beta0.1", student, {}, tmp_path)
+    monkeypatch.setenv("SC2SIM_WEIGHTS", str(tmp_path))
+    _load_cached.cache_clear()
+    try:
+        pipe = build_pipeline("split:sc2?beta=0.1")
+        y0 = pipe.mobile_compute(fmnist_test.images[0])
+        assert torch.equal(pipe.decode(pipe.encode(y0)), quantized_latent(pipe.model.entropy_bottleneck, y0))
+        imgs = fmnist_test.images[:4]
+        xs = torch.from_numpy(imgs.astype(np.float32) / 255)[:, None]
+        with torch.no_grad():
+            expected = pipe.model(xs)["logits"].argmax(1).tolist()
+        assert pipe.edge_batch(pipe.mobile_batch(imgs)).tolist() == expected
+    finally:
+        _load_cached.cache_clear()
     assert "size" not in build_model("student").hparams  # 7x7 cards stay as they were
     with pytest.raises(ValueError, match="14: gdn encoder only"):
         build_model("student", size=14, encoder="res")

@@ -91,6 +91,7 @@ class EntropicStudent(Sc2Model):
         if target_stage not in (1, 2) or (size == 14 and target_stage != 1):
             raise ValueError("target_stage must be 1 (32x14x14) or 2 (64x7x7; with a 7x7 latent only)")
         self.target_stage = target_stage
+        self.latent_hw = (size, size)  # the latent's height and width: what the rANS decoder needs
         self.encoder = build_encoder(encoder, latent, hidden, width, size)
         self.entropy_bottleneck = EntropyBottleneck(latent)
         cout = teacher_widths[target_stage]

@@ -47,7 +47,7 @@ class EntropicStudentSplit(Pipeline):
                                   "student" if arch == "gdn" else f"student --arch {arch}")
         self.model = load_bundled(self.bundle)
         prepare_for_coding(self.model.entropy_bottleneck)
-        self.latent_hw = (7, 7)
+        self.latent_hw = self.model.latent_hw
 
     def mobile_compute(self, image: np.ndarray) -> torch.Tensor:
         with torch.no_grad():

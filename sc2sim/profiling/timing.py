@@ -99,9 +99,9 @@ class Protocol:
     @property
     def clock_name(self) -> str:
         """Human-readable name of :meth:`clock` (recorded in profile metadata)."""
-        if self.threads != 1:
-            return "wall time"
-        return "thread CPU time" if fine_thread_clock() else (
+        if self.clock() is time.thread_time_ns:
+            return "thread CPU time"
+        return "wall time" if self.threads != 1 else (
             f"wall time (this machine's thread CPU clock ticks in {thread_clock_step_ns() / 1e3:.0f}-us steps)")
 
 
