@@ -37,8 +37,10 @@ class EdgeServer:
         import torch
 
         from sc2sim.pipelines import build_pipeline
+        from sc2sim.profiling.allocator import keep_freed_memory
 
         torch.set_num_threads(int(cfg.get("threads", 1)))
+        keep_freed_memory()  # a server keeps its memory, as the profiles' timing did
         self.pipes = [build_pipeline(n) for n in cfg["pipelines"]]
         for pipe, warm in zip(self.pipes, cfg.get("warmup", [])):
             if warm:

@@ -44,6 +44,7 @@ from sc2sim.profiling.counting import WorkCount, count_work
 from sc2sim.profiling.fast_state import FastStateGate
 from sc2sim.profiling.flops import count_flops
 from sc2sim.profiling.quality import QualityPass, quality_passes
+from sc2sim.profiling.allocator import keep_freed_memory
 from sc2sim.profiling.timing import Protocol, bootstrap_rel_ci, speed_probe_ms, timed_ms
 
 COLUMNS = ["pipeline", "strategy", "sample", "label", "pred", "correct", "payload_bytes", "payload_only_bytes", "mobile_ms", "edge_ms",
@@ -163,6 +164,7 @@ def timing_rounds(pipes: list[Pipeline], images: np.ndarray, protocol: Protocol,
     out = [(t.best, np.array([len(b) for b in t.first], np.int64), t.preds) for t in state]
     return out, {"rounds": rounds, "warmup_rounds": warm, "warmup_samples": min(k, protocol.warmup_samples),
                  "ci": round(ci, 4), "last_move": round(float(moved), 4), "clock": protocol.clock_name,
+                 "allocator": keep_freed_memory(),
                  "min_rounds": protocol.rounds, "probe_ms": [round(p, 4) for p in probes],
                  "pipelines_interleaved": len(state), "gate": gate.stats(), "medians_by_round": history,
                  "estimator": "per-sample minimum over rounds" + (" of runs bracketed by fast probes" if gate.enabled else "")
