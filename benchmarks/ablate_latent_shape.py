@@ -13,6 +13,9 @@ gave 92.30 % at 60.8 B, 18 gave 92.78 % at 59.9 B (BENCHMARKS.md section 2). SIZ
 teacher's stage-1 resolution (the decoder has no upsampling) with a 3x3 second convolution, so
 LATENT 4 has the same 784 symbols in another layout.
 
+``--target-stage 2`` rebuilds the teacher's stage-2 features (64 x 7 x 7) instead of stage 1's (7 x 7
+latents only): the target-layer lever; its bundles get ``-t2`` in their names.
+
 Run: ``.venv/bin/python benchmarks/ablate_latent_shape.py SIZE LATENT STAGE1_BETA BETA E2E_EPOCHS OUTDIR``
 (2026-11-28: results in BENCHMARKS.md section 2, ablation). With ``--times BUNDLE=FOLDER ...`` it
 instead times the device side at batch 1 (encoder, then rANS) of those students, the bundled
@@ -68,6 +71,8 @@ def main() -> None:
     ap.add_argument("e2e_epochs", type=int)
     ap.add_argument("out", type=Path)
     ap.add_argument("--max-steps", type=int, default=None, help="per stage (a smoke test)")
+    ap.add_argument("--target-stage", type=int, choices=(1, 2), default=1,
+                    help="the teacher stage whose features the decoder rebuilds: 1 (32x14x14, bundled) or 2 (64x7x7)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     from sc2sim.data import load_fashion_mnist
@@ -76,9 +81,10 @@ def main() -> None:
     from sc2sim.train.student import StudentRecipe, bundle_student, train_stage2, train_student
 
     train, teacher = load_fashion_mnist("train"), load_bundled("teacher")
-    tag = f"shape{args.size}x{args.latent}"
+    tag = f"shape{args.size}x{args.latent}" + ("" if args.target_stage == 1 else f"-t{args.target_stage}")
     sc2 = StudentRecipe(beta=args.stage1_beta, max_steps=args.max_steps)
-    student, log = train_student(args.stage1_beta, train, teacher, sc2, progress=False, size=args.size, latent=args.latent)
+    student, log = train_student(args.stage1_beta, train, teacher, sc2, progress=False, size=args.size, latent=args.latent,
+                                 target_stage=args.target_stage)
     args.out.mkdir(parents=True, exist_ok=True)
     bundle_student(student, sc2, f"{tag}-sc2", log["train_seconds"], out=args.out, coded_samples=10_000)
 
