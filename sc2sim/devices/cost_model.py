@@ -43,6 +43,11 @@ Sources: the per-operator and per-kernel terms follow the measurements in DESIGN
 host's own fits; the aggregate roofline keeps one number per term (a per-operator roofline fitted
 this host no better: BENCHMARKS.md, compute model).
 
+Host measurements are warm calls with the process's freed memory kept
+(:mod:`sc2sim.profiling.allocator`), as a serving process runs: the page faults of memory handed
+back to the kernel and touched again (up to a third of a 224x224 model's time at batch 8 under
+plain glibc) are not a term here.
+
 On the host itself the measured time is kept: the modelled batch-1 time is replaced by the
 measured one and only the batch increments are modelled (so the host maps to itself). Stages
 without counts (profile tables written before the counts existed) keep the older mapping of
