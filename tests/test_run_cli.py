@@ -56,12 +56,33 @@ def test_run_writes_records_and_summaries(tmp_path, profile, capsys):
     doc = json.loads((out / "summary.json").read_text())
     assert doc["meta"]["scenario"] == "default" and len(doc["summary"]) == 4 * 72
     printed = capsys.readouterr().out
-    assert "offload:webp?quality=50" in printed and "bw=50Mbps" in printed
+    # 288 rows: the terminal gets one row per point, its best pipeline by the run's rule, and says where the rest is
+    from sc2sim.runs.decision import best_per_point, objective_from_doc
+
+    assert "the best pipeline at each point" in printed and "summary.csv" in printed and "best = " in printed
+    best = best_per_point(summary, objective_from_doc(doc["meta"].get("objective")))
+    assert len(best) == 36
+    lines = [ln for ln in printed.splitlines() if "bw=" in ln]
+    assert len(lines) == 36
+    for line, (_, row) in zip(lines, best.iterrows()):
+        assert f" {row['point']} " in line and f" {row['best']} " in line
     # offloading gets faster with bandwidth; local does not care
     webp = summary[(summary["pipeline"] == "offload:webp?quality=50") & (summary["mobile"] == "rpi4")].sort_values("bandwidth_mbps")
     assert webp["latency_mean_ms"].is_monotonic_decreasing
     local = summary[summary["pipeline"] == "local:teacher"]
     assert (local.groupby("mobile")["latency_mean_ms"].nunique() == 1).all()  # the same at every bandwidth
+
+
+def test_a_small_run_prints_every_row(tmp_path, profile, capsys):
+    out = tmp_path / "out"
+    assert cli("run", "--no-report", str(small_scenario(tmp_path)), "--out", str(out), "--profile", str(profile),
+               "--no-progress") == 0
+    summary = pd.read_csv(out / "summary.csv")
+    assert len(summary) == 2 * 8  # two bandwidths x 8 pipelines: under FULL_TABLE_ROWS
+    printed = capsys.readouterr().out
+    assert "the best pipeline at each point" not in printed
+    for pipe in summary["pipeline"].unique():
+        assert printed.count(f" {pipe} ") == 2
 
 
 def test_engines_give_the_same_records(tmp_path, profile):

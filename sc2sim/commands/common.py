@@ -51,6 +51,34 @@ def summary_table(summary: Any, title: str) -> Any:
     return t
 
 
+FULL_TABLE_ROWS = 48
+"""A run's summary with more rows than this is printed as one row per point, its best pipeline by the
+run's decision rule (a 288-row table is unreadable in a terminal, and half a second of a warm
+``make run``); every row is in ``summary.csv``."""
+
+
+def best_table(summary: Any, meta: dict[str, Any], title: str) -> Any:
+    """One row per sweep point: the best pipeline by the run's decision rule (``meta["objective"]``),
+    its accuracy, latency at the rule's statistic, deadline hits, bytes and energy, and the runner-up."""
+    from rich.table import Table
+
+    from sc2sim.runs.decision import best_per_point, objective_from_doc
+
+    obj = objective_from_doc(meta.get("objective"))
+    best = best_per_point(summary, obj)
+    rule = str((meta.get("objective") or {}).get("rule") or obj.describe())
+    t = Table(title=title, caption=f"{rule}. acc %: the accuracy the rule ranks by (the whole test set's where profiled)",
+              show_lines=False)
+    for head in ("point", "best pipeline", "acc %", f"{obj.latency} ms", "deadline %", "bytes", "energy mJ", "runner-up"):
+        t.add_column(head, justify="left" if head in ("point", "best pipeline", "runner-up") else "right", no_wrap=True)
+    for r in best.to_dict("records"):
+        hit = r["deadline_hit_rate"]
+        t.add_row(str(r["point"]), r["best"] + ("" if r["qualifies"] else " (none meets the rule)"),
+                  f"{100 * r['accuracy']:.1f}", f"{r['latency_ms']:.1f}", "-" if hit != hit else f"{100 * hit:.1f}",
+                  f"{r['mean_bytes']:.0f}", f"{1000 * r['mean_energy_j']:.1f}", r["runner_up"] or "-")
+    return t
+
+
 def label_published(result: Any, table: Any) -> None:
     """Put a published card's exact accuracy (and bytes) on architecture-only pipelines' summary rows,
     with ``accuracy_source``/``bytes_source`` columns (see :mod:`sc2sim.cards`)."""
@@ -80,7 +108,7 @@ def progress_bar(verb: str, err: Any, enabled: bool) -> Any:
 def finish_run(out: Path, result: Any, meta: dict[str, Any], *, title: str, done_line: str,
                quiet: bool, report: bool, err: Any) -> None:
     """The ending every run-folder command shares: write the files atomically, print the summary table
-    (unless ``quiet``) and ``done_line`` plus the files, and build the report (if ``report``)."""
+    (unless ``quiet``; :func:`best_table` for more than :data:`FULL_TABLE_ROWS` rows) and ``done_line`` plus the files, and build the report (if ``report``)."""
     from rich.console import Console
 
     from sc2sim.runs import write_results
@@ -90,7 +118,12 @@ def finish_run(out: Path, result: Any, meta: dict[str, Any], *, title: str, done
         con = Console()
         if not con.is_terminal:  # logs and pipes: do not squeeze the table into 80 columns
             con = Console(width=200)
-        con.print(summary_table(result.summary, title))
+        rows = len(result.summary)
+        if rows <= FULL_TABLE_ROWS:
+            con.print(summary_table(result.summary, title))
+        else:
+            con.print(best_table(result.summary, meta, f"{title}: the best pipeline at each point "
+                                                       f"(all {rows} rows: {out / 'summary.csv'})"))
     err.print(f"{done_line}; wrote " + ", ".join(str(p) for p in written))
     if report:
         from sc2sim.report import build_report
