@@ -55,10 +55,23 @@ def _register_all() -> None:
     _BUILT["registered"] = True
 
 
+def _reflow(cmd: object) -> None:
+    """Join the lines of every paragraph of ``cmd``'s help and its subcommands' (docstrings break lines
+    at 100 columns; the help printer wraps again to the terminal and kept every break, so lines came
+    out cut short)."""
+    help_text = getattr(cmd, "help", None)
+    if help_text:
+        cmd.help = "\n\n".join(" ".join(line.strip() for line in para.strip().splitlines())  # type: ignore[attr-defined]
+                                for para in help_text.split("\n\n"))
+    for sub in getattr(cmd, "commands", {}).values():
+        _reflow(sub)
+
+
 def _command() -> typer.core.TyperGroup:
     """The click command of the app, built once per process (building it costs about 0.1 s)."""
     if _BUILT["command"] is None:
         _BUILT["command"] = typer.main.get_command(app)
+        _reflow(_BUILT["command"])
     return _BUILT["command"]
 
 
