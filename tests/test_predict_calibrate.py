@@ -278,3 +278,23 @@ def test_speed_probe_and_drift_note():
     assert drift_note([ms]) is None and drift_note([1.0, 1.0 + DRIFT_NOTE / 2, float("nan")]) is None
     note = drift_note([1.0, 1.9, 1.2])
     assert note is not None and "\n" not in note and "90 %" in note and "1.000-1.900 ms" in note
+
+
+def test_time_cases_interleaves_its_passes_and_keeps_each_calls_fastest(monkeypatch):
+    """Pass 1 runs the calls forward, pass 2 backward, ...; a call keeps its fastest pass."""
+    from sc2sim.profiling import microbench
+
+    seen: list[str] = []
+    readings = iter([5.0, 3.0, 9.0,   # pass 1, forward: a, b, c
+                     2.0, 4.0, 6.0,   # pass 2, backward: c, b, a
+                     7.0, 1.0, 8.0])  # pass 3, forward: a, b, c
+
+    def fake_best_ms(fn, device, repeats, warmup=1, **_):
+        seen.append(fn())
+        return next(readings)
+
+    monkeypatch.setattr(microbench, "best_ms", fake_best_ms)
+    cases = [(n, (lambda x, n=n: n), [], (1, 2, 2)) for n in ("a", "b", "c")]
+    out = microbench.time_cases(cases, "cpu", (1,), repeats=1, passes=3)
+    assert seen == ["a", "b", "c", "c", "b", "a", "a", "b", "c"]
+    assert [(s.name, s.ms) for s in out] == [("a", 5.0), ("b", 1.0), ("c", 2.0)]
