@@ -47,6 +47,7 @@ def test_the_timing_protocol_stops_page_faults_that_plain_glibc_takes() -> None:
     assert setting == "glibc: freed memory kept"
     assert keep_freed_memory() is setting  # set once per process
     plain, kept = _warm_faults("plain"), _warm_faults("protocol")
-    # The control shows what the setting removes (about 160,000 faults here: every activation a new mapping).
-    assert plain > 20_000
+    # The control shows what the setting removes: about 160,000 faults here, every activation a new
+    # mapping of 4-KiB pages (a kernel with transparent huge pages always on takes 512x fewer).
+    assert plain >= 100 and plain >= 10 * kept
     assert kept < 100
