@@ -69,8 +69,9 @@ def host_holdout(repeats: int = 3, passes: int = 4) -> dict:
     bundled = bundled_cases("cpu")
     fit_cases = [c for c in bundled if c[0] in REFERENCE] + [arch_case(a) for a in REFERENCE_ARCHS]
     held_cases = [c for c in bundled if c[0] not in REFERENCE] + [arch_case(a) for a in HOLDOUT_ARCHS]
-    timed = time_cases(fit_cases + held_cases, "cpu", (1, 8), repeats, passes)
-    fit, held = timed[:2 * len(fit_cases)], timed[2 * len(fit_cases):]
+    batches = (1, 8)
+    timed = time_cases(fit_cases + held_cases, "cpu", batches, repeats, passes)
+    fit, held = timed[:len(batches) * len(fit_cases)], timed[len(batches) * len(fit_cases):]
     load.append(host_load())
     start = initial_compute(m, 1, "cpu", max(m["gemm_gflops"], 1.0) * 2, 2)
     compute = fit_constants(start, fit, ("dispatch_us", "efficiency", "mem_gbps"))
@@ -192,8 +193,8 @@ def reproducibility(samples: int | None = None) -> dict:
             os.environ["SC2SIM_CACHE"] = cache
             before = host_load()
             t = ensure_profile(names, samples, timed=samples, progress=False)
-            runs.append((t.groupby("pipeline", sort=False)[["mobile_ms", "edge_ms"]].median(), before, host_load(),
-                         t.attrs["sc2sim"]["timing"]))
+            shared = next(iter(t.attrs["sc2sim"]["timing"].values()))  # one record, the same for every pipeline
+            runs.append((t.groupby("pipeline", sort=False)[["mobile_ms", "edge_ms"]].median(), before, host_load(), shared))
     rows = []
     for p in runs[0][0].index:
         for col in ("mobile_ms", "edge_ms"):
@@ -213,8 +214,8 @@ def _pct(x: float | None) -> str:
 def _probes(rp: dict) -> str:
     """The speed probes (``timing.probe_ms``, fastest-slowest) and the timing gate of both profiles."""
     spans, gates = [], []
-    for t in rp.get("timing", []):
-        first = next(iter(t.values()), {})  # every pipeline of a profile shares its timing run's record
+    for t in rp.get("timing", []):  # one record per profile (older documents: one copy per pipeline)
+        first = t if "probe_ms" in t else next(iter(t.values()), {})
         p, g = first.get("probe_ms"), first.get("gate")
         spans.append(f"{min(p):.3f}-{max(p):.3f} ms" if p else "not recorded")
         share = (g or {}).get("fast_share") or 0

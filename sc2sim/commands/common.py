@@ -53,8 +53,8 @@ def summary_table(summary: Any, title: str) -> Any:
 
 FULL_TABLE_ROWS = 48
 """A run's summary with more rows than this is printed as one row per point, its best pipeline by the
-run's decision rule (a 288-row table is unreadable in a terminal, and half a second of a warm
-``make run``); every row is in ``summary.csv``."""
+run's decision rule (a 288-row table is unreadable in a terminal and took 0.34-0.43 s to render);
+every row is in ``summary.csv``."""
 
 
 def best_table(summary: Any, meta: dict[str, Any], title: str) -> Any:
@@ -62,13 +62,13 @@ def best_table(summary: Any, meta: dict[str, Any], title: str) -> Any:
     its accuracy, latency at the rule's statistic, deadline hits, bytes and energy, and the runner-up."""
     from rich.table import Table
 
-    from sc2sim.runs.decision import best_per_point, objective_from_doc
+    from sc2sim.report.winners import rule_text, run_objective
+    from sc2sim.runs.decision import best_per_point
 
-    obj = objective_from_doc(meta.get("objective"))
+    obj = run_objective(meta)
     best = best_per_point(summary, obj)
-    rule = str((meta.get("objective") or {}).get("rule") or obj.describe())
-    t = Table(title=title, caption=f"{rule}. acc %: the accuracy the rule ranks by (the whole test set's where profiled)",
-              show_lines=False)
+    caption = f"{rule_text(obj, summary)}. acc %: the accuracy the rule ranks by (the whole test set's where profiled)"
+    t = Table(title=title, caption=caption, show_lines=False)
     for head in ("point", "best pipeline", "acc %", f"{obj.latency} ms", "deadline %", "bytes", "energy mJ", "runner-up"):
         t.add_column(head, justify="left" if head in ("point", "best pipeline", "runner-up") else "right", no_wrap=True)
     for r in best.to_dict("records"):
@@ -108,7 +108,8 @@ def progress_bar(verb: str, err: Any, enabled: bool) -> Any:
 def finish_run(out: Path, result: Any, meta: dict[str, Any], *, title: str, done_line: str,
                quiet: bool, report: bool, err: Any) -> None:
     """The ending every run-folder command shares: write the files atomically, print the summary table
-    (unless ``quiet``; :func:`best_table` for more than :data:`FULL_TABLE_ROWS` rows) and ``done_line`` plus the files, and build the report (if ``report``)."""
+    (unless ``quiet``; :func:`best_table` for more than :data:`FULL_TABLE_ROWS` rows) and
+    ``done_line`` plus the files, and build the report (if ``report``)."""
     from rich.console import Console
 
     from sc2sim.runs import write_results

@@ -40,11 +40,11 @@ import pandas as pd
 
 from sc2sim.data import ImageSet
 from sc2sim.pipelines.base import Pipeline
+from sc2sim.profiling.allocator import keep_freed_memory
 from sc2sim.profiling.counting import WorkCount, count_work
 from sc2sim.profiling.fast_state import FastStateGate
 from sc2sim.profiling.flops import count_flops
 from sc2sim.profiling.quality import QualityPass, quality_passes
-from sc2sim.profiling.allocator import keep_freed_memory
 from sc2sim.profiling.timing import Protocol, bootstrap_rel_ci, speed_probe_ms, timed_ms
 
 COLUMNS = ["pipeline", "strategy", "sample", "label", "pred", "correct", "payload_bytes", "payload_only_bytes", "mobile_ms", "edge_ms",
@@ -116,7 +116,9 @@ def timing_rounds(pipes: list[Pipeline], images: np.ndarray, protocol: Protocol,
     ``protocol.warmup_samples`` samples, for ``protocol.warmup_s`` seconds at least) is run but not
     kept. torch threads as the caller set them; with ``idle_gap_ms``, sleep that long before each run
     (an idle CPU, as between isolated requests). ``filler`` runs untimed work while the timing gate
-    waits for the host's fast state (:class:`~sc2sim.profiling.fast_state.FastStateGate`)."""
+    waits for the host's fast state (:class:`~sc2sim.profiling.fast_state.FastStateGate`). The
+    process keeps its freed memory from here on (:mod:`~sc2sim.profiling.allocator`)."""
+    allocator = keep_freed_memory()
     clock = protocol.clock()
     k = len(images)
     state = [_Timed(p, np.full((k, 4), np.inf), [None] * k, np.zeros(k, np.int64), np.zeros(k, np.int64)) for p in pipes]
@@ -164,7 +166,7 @@ def timing_rounds(pipes: list[Pipeline], images: np.ndarray, protocol: Protocol,
     out = [(t.best, np.array([len(b) for b in t.first], np.int64), t.preds) for t in state]
     return out, {"rounds": rounds, "warmup_rounds": warm, "warmup_samples": min(k, protocol.warmup_samples),
                  "ci": round(ci, 4), "last_move": round(float(moved), 4), "clock": protocol.clock_name,
-                 "allocator": keep_freed_memory(),
+                 "allocator": allocator,
                  "min_rounds": protocol.rounds, "probe_ms": [round(p, 4) for p in probes],
                  "pipelines_interleaved": len(state), "gate": gate.stats(), "medians_by_round": history,
                  "estimator": "per-sample minimum over rounds" + (" of runs bracketed by fast probes" if gate.enabled else "")
