@@ -262,16 +262,43 @@ def _queues(point: Point, capacity: Capacity) -> dict:
             "edge_sharing": es.sharing, "deadline_s": point.workload.deadline_s}
 
 
+@dataclass(frozen=True)
+class StageCosts:
+    """A pipeline's stage costs on one (mobile, edge) pair (s; :func:`sc2sim.devices.stage_cost_s`): they
+    depend on the devices and the edge's batch limit, not on the network, so a run computes them once."""
+
+    mobile_per_sample_s: np.ndarray
+    mobile_fixed_s: float
+    edge_per_sample_s: np.ndarray | None = None
+    edge_fixed_s: float = 0.0
+    edge_batch_extra_s: np.ndarray | None = None
+
+
+def stage_costs(rows: PipelineRows, host: DeviceProfile, mobile: DeviceProfile, edge: DeviceProfile,
+                max_batch: int = 1) -> StageCosts:
+    """The device-side and (unless the pipeline is local) edge-side costs of ``rows`` on ``mobile`` and ``edge``."""
+    m_ps, m_fixed = stage_cost_s(rows.mobile_ms, rows.mobile_encode_ms, rows.mobile_flops, host, mobile, rows.mobile_work)
+    if rows.strategy == "local":
+        return StageCosts(m_ps, m_fixed)
+    e_ps, e_fixed = stage_cost_s(rows.edge_ms, rows.edge_decode_ms, rows.edge_flops, host, edge, rows.edge_work, max_batch)
+    e_extra = batch_extra_s(rows.edge_ms, rows.edge_decode_ms, rows.edge_work, host, edge, max_batch)
+    return StageCosts(m_ps, m_fixed, e_ps, e_fixed, e_extra)
+
+
 def build_plan(point: Point, rows: PipelineRows, pipe_index: int, host: DeviceProfile, mobile: DeviceProfile,
-               edge: DeviceProfile, capacity: Capacity) -> Plan:
-    """Draw requests for one (point, pipeline) and attach their costs on the point's devices and links."""
+               edge: DeviceProfile, capacity: Capacity, costs: StageCosts | None = None) -> Plan:
+    """Draw requests for one (point, pipeline) and attach their costs on the point's devices and links.
+
+    ``costs``: :func:`stage_costs` of ``rows`` on these devices and the point's batch limit, when the
+    caller keeps them across points (default: computed here)."""
     dev, t_arr = arrivals(point)
     n, n_req, seed = t_arr.size, point.workload.requests, point.seed
     u = draws(seed, "sample", "random", n_req)[:n]
     row = np.minimum((u * rows.sample.size).astype(np.int64), rows.sample.size - 1)
     trow = row % rows.mobile_ms.size  # the timed sample whose stage times this request takes
-    m_ps, m_fixed = stage_cost_s(rows.mobile_ms, rows.mobile_encode_ms, rows.mobile_flops, host, mobile, rows.mobile_work)
-    mobile_s = (m_ps + m_fixed)[trow]
+    max_batch = point.edge_server.batching.max_batch
+    c = costs if costs is not None else stage_costs(rows, host, mobile, edge, max_batch)
+    mobile_s = (c.mobile_per_sample_s + c.mobile_fixed_s)[trow]
     common = {"pipeline": rows.name, "device": dev, "t_arrival": t_arr, "sample": rows.sample[row],
               "correct": rows.correct[row], "mobile_s": mobile_s, **_queues(point, capacity)}
     if rows.strategy == "local":
@@ -280,9 +307,6 @@ def build_plan(point: Point, rows: PipelineRows, pipe_index: int, host: DevicePr
                     up_pre_s=zeros, up_work=zeros, up_post_s=zeros, edge_s=zeros, edge_fixed_s=0.0, down_s=zeros,
                     **common)
 
-    max_batch = point.edge_server.batching.max_batch
-    e_ps, e_fixed = stage_cost_s(rows.edge_ms, rows.edge_decode_ms, rows.edge_flops, host, edge, rows.edge_work, max_batch)
-    e_extra = batch_extra_s(rows.edge_ms, rows.edge_decode_ms, rows.edge_work, host, edge, max_batch)
     tm = transport_of(point)
     up, down = point.network.uplink, point.network.downlink
     d_up, d_down = up.one_way_delay_ms / 1e3, down.one_way_delay_ms / 1e3
@@ -311,7 +335,8 @@ def build_plan(point: Point, rows: PipelineRows, pipe_index: int, host: DevicePr
 
     return Plan(local=False, payload_bytes=rows.payload_bytes[row], wire_bytes=wire, down_wire_bytes=dwire,
                 up_pre_s=pre, up_work=np.asarray(capacity.work(wire, packets), dtype=np.float64), up_post_s=post,
-                edge_s=e_ps[trow], edge_fixed_s=e_fixed, down_s=down_s, edge_batch_extra_s=e_extra, **common)
+                edge_s=c.edge_per_sample_s[trow], edge_fixed_s=c.edge_fixed_s, down_s=down_s,
+                edge_batch_extra_s=c.edge_batch_extra_s, **common)
 
 
 def manual_plan(t_arrival, mobile_s, *, device=None, devices: int = 1, local: bool = False, payload_bytes=None,

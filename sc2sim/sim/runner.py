@@ -22,7 +22,7 @@ from sc2sim.scenario import Scenario
 from sc2sim.sim.des import simulate_des
 from sc2sim.sim.exact import Times, simulate_exact
 from sc2sim.sim.metrics import assemble, records_columns, summarize
-from sc2sim.sim.plan import Plan, build_plan, link_capacity, split_profile
+from sc2sim.sim.plan import Plan, build_plan, link_capacity, split_profile, stage_costs
 from sc2sim.sim.policy import ADAPTIVE, adaptive_records, choice_mix, simulate_adaptive
 from sc2sim.sim.terms import stage_terms
 
@@ -58,20 +58,24 @@ class PointOutput:
 
 def simulate_point(point: Point, pipelines: list[str], rows: dict[str, Any], host: DeviceProfile, mobile: DeviceProfile,
                    edge: DeviceProfile, cap: Any, engine: str = "auto", policy: Any = None,
-                   on_step: Callable[[str], None] | None = None, terms_cache: dict | None = None) -> PointOutput:
+                   on_step: Callable[[str], None] | None = None, cache: dict | None = None) -> PointOutput:
     """Simulate every pipeline of one sweep point (and the adaptive policy when ``policy.kind`` is adaptive).
 
     The one inner loop behind both ``sc2sim run`` (:func:`simulate_scenario`) and ``sc2sim sweep``.
-    ``terms_cache`` keeps each (pipeline, mobile, edge)'s cost-model terms across the points of a run
-    (they do not depend on the network).
+    ``cache`` keeps what does not depend on the network across the points of a run: each (pipeline,
+    mobile, edge)'s stage costs and cost-model terms.
     """
-    terms_cache = {} if terms_cache is None else terms_cache
+    cache = {} if cache is None else cache
     adaptive = policy is not None and policy.kind == "adaptive"
     out = PointOutput([], [], {}, 0)
     plans = []
+    max_batch = point.edge_server.batching.max_batch
     for k, name in enumerate(pipelines):
         r = rows[name]
-        plan = build_plan(point, r, k, host, mobile, edge, cap)
+        key = (name, mobile.name, edge.name)
+        if (key, max_batch) not in cache:
+            cache[key, max_batch] = stage_costs(r, host, mobile, edge, max_batch)
+        plan = build_plan(point, r, k, host, mobile, edge, cap, cache[key, max_batch])
         plans.append(plan)
         times, used = run_plan(plan, engine)
         out.engines[used] = out.engines.get(used, 0) + 1
@@ -82,10 +86,9 @@ def simulate_point(point: Point, pipelines: list[str], rows: dict[str, Any], hos
         out.summary.append(summarize(point, name, r.strategy, used, rec["latency_s"], rec["correct"], rec["t_arrival"],
                                      rec["t_done"], rec["payload_bytes"], rec["wire_bytes"], rec["energy_j"],
                                      plan.deadline_s, test_accuracy=float(np.mean(r.correct))))
-        key = (name, mobile.name, edge.name)
-        if key not in terms_cache:
-            terms_cache[key] = stage_terms(r, host, mobile, edge)
-        out.summary[-1].update(terms_cache[key])
+        if key not in cache:
+            cache[key] = stage_terms(r, host, mobile, edge)
+        out.summary[-1].update(cache[key])
         out.frames.append(rec)
         if on_step:
             on_step(f"{point.label} {name}")
@@ -118,7 +121,7 @@ def simulate_scenario(sc: Scenario, profile: pd.DataFrame, engine: str = "auto",
     host = load_device("host")
     devices: dict[str, DeviceProfile] = {}
     caps: dict = {}
-    terms: dict = {}
+    cache: dict = {}
     frames, summary = [], []
     engines_used: dict[str, int] = {}
     t0 = time.perf_counter()
@@ -129,7 +132,7 @@ def simulate_scenario(sc: Scenario, profile: pd.DataFrame, engine: str = "auto",
                 devices[name] = load_device(name)
         mobile, edge = devices[point.mobile], devices[point.edge]
         res = simulate_point(point, sc.pipelines, rows, host, mobile, edge, link_capacity(point, caps), engine,
-                             sc.policy, on_step, terms)
+                             sc.policy, on_step, cache)
         for k, v in res.engines.items():
             engines_used[k] = engines_used.get(k, 0) + v
         n_req += res.requests
