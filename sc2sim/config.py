@@ -176,6 +176,27 @@ def locate(file: str | Path, path: str, options: dict[str, str] | None = None) -
     return f"{file}: {path}"
 
 
+def _keys(model: type[BaseModel]) -> list[str]:
+    """The keys a file may give ``model``, sorted (a field's alias where it has one, e.g. ``3g``)."""
+    return sorted(f.alias or name for name, f in model.model_fields.items())
+
+
+def _path_text(loc: tuple) -> str:
+    """``a.b[2].c`` for a pydantic location; ``(top level)`` for the empty one."""
+    return "".join(f"[{k}]" if isinstance(k, int) else (f".{key_text(k)}" if i else key_text(k))
+                   for i, k in enumerate(loc)) or "(top level)"
+
+
+def _plain_msg(e: dict, sub: type[BaseModel] | None) -> str:
+    """Pydantic's message for error ``e`` in this project's words (``must ...``); ``sub``: the model a
+    ``model_type`` error expected, whose keys are then listed instead of the class name."""
+    if sub is not None:
+        return f"must be a mapping with keys from: {', '.join(_keys(sub))}"
+    what = e["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
+    what = re.sub(r"^(?:Value|List|String|Dictionary|Tuple|Set) should have", "must have", what)
+    return what.replace(" after validation", "").replace("a valid dictionary", "a mapping")
+
+
 def format_validation_error(file: str | Path, err: ValidationError, raw: Any, model: type[BaseModel],
                             options: dict[str, str] | None = None) -> str:
     """One line ``<file>: <field.path>: <bad value> — <what is allowed>`` for a pydantic error (a field
@@ -188,20 +209,24 @@ def format_validation_error(file: str | Path, err: ValidationError, raw: Any, mo
         found, val = _raw_at(raw, loc[:-1])
         if found and not isinstance(val, list):
             loc = loc[:-1]
-    path = "".join(f"[{k}]" if isinstance(k, int) else (f".{key_text(k)}" if i else key_text(k))
-                   for i, k in enumerate(loc)) or "(top level)"
+    path = _path_text(loc)
     found, val = _raw_at(raw, loc)
     kind = e["type"]
     if kind == "extra_forbidden":
         parent = _model_at(model, loc[:-1])
-        allowed = sorted(parent.model_fields) if parent else []
+        allowed = _keys(parent) if parent else []
         hint = difflib.get_close_matches(str(loc[-1])[:100], allowed, n=1)
         msg = f"unknown key — allowed keys: {', '.join(allowed)}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
         text = f"{locate(file, path, options)}: {msg}"
+    elif kind == "invalid_key":  # loc ends with the key itself; name the mapping that holds it
+        parent = _model_at(model, loc[:-1])
+        where = _path_text(loc[:-1])
+        allowed = f"; allowed keys: {', '.join(_keys(parent))}" if parent else ""
+        text = f"{locate(file, where, options)}: key {show_value(e.get('input'), 40)} — keys must be text{allowed}"
     elif kind == "missing":
         text = f"{locate(file, path, options)}: (missing) — required"
     else:
-        what = e["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
+        what = _plain_msg(e, _model_at(model, loc) if kind == "model_type" else None)
         if not loc and kind == "value_error":  # a rule about the whole file: the value would be all of it
             text = f"{file}: {path} — {what}"
         else:

@@ -15,7 +15,7 @@ import math
 import re
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -30,9 +30,10 @@ MAX_NODES = 100_000
 """Most YAML nodes a document may expand to, counting every use of an alias (stops "billion laughs")."""
 
 
-def read_text_file(path: str | Path, what: str = "file", limit: int | None = MAX_FILE_BYTES) -> str:
-    """The UTF-8 text of ``path`` (a leading BOM is dropped); ConfigError naming the file when it cannot
-    be read, is larger than ``limit`` bytes, or is not UTF-8. ``what`` says what the file should be."""
+def read_bytes_file(path: str | Path, what: str = "file", limit: int | None = MAX_FILE_BYTES) -> bytes:
+    """The bytes of ``path``; ConfigError naming the file when it cannot be read, is not a regular file
+    (a folder, a FIFO, a device: never opened, so reading cannot block) or is larger than ``limit`` bytes.
+    ``what`` says what the file should be."""
     p = Path(path)
     try:
         st = p.stat()
@@ -40,10 +41,17 @@ def read_text_file(path: str | Path, what: str = "file", limit: int | None = MAX
             raise ConfigError(f"{p}: not a regular file — give a {what}")
         if limit is not None and st.st_size > limit:
             raise ConfigError(f"{p}: {st.st_size} bytes — a {what} may be at most {limit} bytes")
-        data = p.read_bytes()
+        return p.read_bytes()
     except (OSError, ValueError) as err:
         reason = getattr(err, "strerror", None) or str(err)
         raise ConfigError(f"{p}: cannot read ({reason}) — give a readable {what}") from None
+
+
+def read_text_file(path: str | Path, what: str = "file", limit: int | None = MAX_FILE_BYTES) -> str:
+    """The UTF-8 text of ``path`` (a leading BOM is dropped); ConfigError naming the file when it cannot
+    be read (:func:`read_bytes_file`) or is not UTF-8. ``what`` says what the file should be."""
+    p = Path(path)
+    data = read_bytes_file(p, what, limit)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -89,11 +97,14 @@ class _Loader(_BASE):  # type: ignore[valid-type,misc]
         if len(text) > 100:  # no setting needs more digits; Python refuses to parse over 4300
             raise ConfigError(f"{self.name}: line {node.start_mark.line + 1}: a whole number of {len(text)} digits — "
                               "numbers here have at most 100 digits")
-        if text.startswith("0o"):
-            return int(text[2:], 8)
-        if text.startswith("0x"):
-            return int(text[2:], 16)
-        return int(text)
+        try:
+            if text.startswith("0o"):
+                return int(text[2:], 8)
+            if text.startswith("0x"):
+                return int(text[2:], 16)
+            return int(text)
+        except ValueError:  # digits only underscores, e.g. 0x_
+            self._not_a_number(node, "whole number")
 
     def construct_yaml_float(self, node: yaml.ScalarNode) -> float:  # noqa: D102
         text = self.construct_scalar(node).replace("_", "").lower()
@@ -101,7 +112,20 @@ class _Loader(_BASE):  # type: ignore[valid-type,misc]
             return -math.inf if text.startswith("-") else math.inf
         if text == ".nan":
             return math.nan
-        return float(text)
+        try:
+            return float(text)
+        except ValueError:
+            self._not_a_number(node, "number")
+
+    def _not_a_number(self, node: yaml.ScalarNode, kind: str) -> NoReturn:
+        """ConfigError for a plain scalar that looks like a ``kind`` but has no digits (``0x_``)."""
+        raise ConfigError(f"{self.name}: line {node.start_mark.line + 1}: {show_value(node.value, 40)} — not a "
+                          f"{kind}: give digits (quote it to mean text)")
+
+    def construct_refused(self, node: yaml.Node) -> NoReturn:
+        """Refuse an explicit tag outside the YAML 1.2 core schema (``!!binary``, ``!!timestamp``, ``!!set``, ...)."""
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        raise yaml.constructor.ConstructorError(None, None, f"the tag {tag} is not allowed", node.start_mark)
 
     def get_single_data(self) -> Any:  # noqa: D102
         node = self.get_single_node()
@@ -113,6 +137,8 @@ class _Loader(_BASE):  # type: ignore[valid-type,misc]
 
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 _Loader.add_constructor("tag:yaml.org,2002:float", _Loader.construct_yaml_float)
+for _tag in ("binary", "timestamp", "set", "omap", "pairs"):  # PyYAML's safe extras, not YAML 1.2 core
+    _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _Loader.construct_refused)
 for _tag, _regex, _first in (
     ("tag:yaml.org,2002:bool", _BOOL, "tTfF"),
     ("tag:yaml.org,2002:int", _INT, "-+0123456789"),
@@ -174,7 +200,9 @@ def load_yaml(path: str | Path) -> Any:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = " ".join(str(getattr(err, "problem", None) or err).split())
-        fix = ("only plain YAML values are allowed (no !!tags)" if isinstance(err, yaml.constructor.ConstructorError)
+        fix = ("only plain YAML values are allowed (no !!tags)" if "tag" in problem
+               else "keys are plain text, numbers or booleans; '<<' merges a mapping" if isinstance(
+                   err, yaml.constructor.ConstructorError)
                else "fix the YAML syntax (indent with spaces, close every bracket and quote)")
         raise ConfigError(f"{p}: YAML syntax error{where}: {problem} — {fix}") from None
     except RecursionError:
