@@ -16,12 +16,13 @@ that names its unit; the whole sweep is bounded too (:data:`MAX_POINTS`, :data:`
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from sc2sim.config import fmt_bound, locate, number, validate_mapping
+from sc2sim.config import fmt_bound, locate, number, show_value, validate_mapping
 from sc2sim.readers import load_yaml
 from sc2sim.errors import ConfigError
 from sc2sim.naming import PipelineNameError, PipelineSpec
@@ -35,6 +36,8 @@ def _listify(v: Any) -> Any:
     return v if isinstance(v, list) else [v]
 
 
+RADIOS = ("wifi", "lte", "3g")
+"""Radio power models a scenario may pick (``network.radio``); a mobile device's profile holds each it supports."""
 MAX_SWEEP_VALUES = 10_000
 """Most values one sweepable field may list."""
 MAX_POINTS = 10_000
@@ -44,13 +47,29 @@ MAX_REQUESTS = 10**8
 
 
 def Sweep(item: Any) -> Any:  # noqa: N802 - a type factory
-    """A sweepable field: one ``item`` or a list of 1 to :data:`MAX_SWEEP_VALUES` of them."""
-    return Annotated[list[item], BeforeValidator(_listify), Field(min_length=1, max_length=MAX_SWEEP_VALUES)]
+    """A sweepable field: one ``item`` or a list of 1 to :data:`MAX_SWEEP_VALUES` distinct ones."""
+    return Annotated[list[item], BeforeValidator(_listify), Field(min_length=1, max_length=MAX_SWEEP_VALUES),
+                     AfterValidator(_distinct)]
 
 
 def _plain_text(v: str) -> str:
     if "\x00" in v or len(v) > 4096:
         raise ValueError("must be text of at most 4096 characters without NUL bytes")
+    return v
+
+
+def _one_line(v: str) -> str:
+    if any(unicodedata.category(c) == "Cc" for c in v):
+        raise ValueError("must be one line of text without control characters (tabs, line breaks, NUL)")
+    return v
+
+
+def _distinct(v: list) -> list:
+    seen: set = set()
+    for x in v:
+        if x in seen:
+            raise ValueError(f"must list each value once: {show_value(x)} is listed twice (each value is a sweep point)")
+        seen.add(x)
     return v
 
 
@@ -128,6 +147,9 @@ class LinkSpec(_Strict):
             raise ValueError("give exactly one of bandwidth_mbps (constant link) or trace (Mahimahi file)")
         if self.trace is None and self.accounting != "ip":
             raise ValueError("accounting: 'tun' — only with a trace (it is how a Mahimahi trace's bytes are counted)")
+        if self.trace is None and self.scale != [1.0]:
+            raise ValueError(f"scale: {show_value(self.scale)} — only with a trace (it scales a Mahimahi trace's bytes "
+                             "per opportunity); sweep bandwidth_mbps instead")
         return self
 
 
@@ -156,7 +178,7 @@ class NetworkSpec(_Strict):
     downlink: LinkSpec | None = None
     transport: Annotated[TransportSpec, BeforeValidator(lambda v: {"kind": v} if isinstance(v, str) else v)] = TransportSpec()
     sharing: Literal["shared", "per_device"] = "shared"
-    radio: Sweep(Literal["wifi", "lte", "3g"]) = ["wifi"]
+    radio: Sweep(Literal[RADIOS]) = ["wifi"]
     result_bytes: ResultBytes = 1
 
     @field_validator("downlink")
@@ -258,7 +280,7 @@ DEFAULT_TIMING_SAMPLES = 100
 class Scenario(_Strict):
     """A whole scenario file (DESIGN section 4)."""
 
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_one_line)]
     seed: Seed = 0
     dataset: Text = "fashion-mnist"
     samples: Samples | None = None
@@ -351,11 +373,40 @@ def _check_references(sc: Scenario, src: Path, options: dict[str, str] | None = 
                 hint = difflib.get_close_matches(name, allowed, n=1)
                 raise ConfigError(f"{locate(src, where, options)}: {name!r} — allowed {role} devices: {', '.join(allowed)}"
                                   + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+    _check_radios(sc, src, options)
     up = sc.network.uplink
     if up.trace is not None:
         p = Path(sc._source_dir) / up.trace
-        if not p.is_file():
+        try:
+            missing = not p.exists() and not p.is_symlink()
+        except OSError:  # e.g. a name too long: the reader says why
+            missing = False
+        if missing:
             raise ConfigError(f"{src}: network.uplink.trace: {up.trace!r} — no such file (looked for {p})")
         from sc2sim.network import read_mahimahi
 
-        read_mahimahi(p)
+        read_mahimahi(p)  # a folder, a FIFO or a bad line: one line naming the trace file
+
+
+def _check_radios(sc: Scenario, src: Path, options: dict[str, str] | None = None) -> None:
+    """Every mobile device's profile has a power model for every ``network.radio`` the scenario sweeps."""
+    from sc2sim.devices import device_files, load_device
+
+    radios = sc.network.radio
+    for name in sc.mobile:
+        prof = load_device(name)
+        have = [t for t in RADIOS if _has_radio(prof, t)]
+        for i, tech in enumerate(radios):
+            if tech not in have:
+                where = f"network.radio[{i}]" if len(radios) > 1 else "network.radio"
+                raise ConfigError(f"{locate(src, where, options)}: {tech!r} — mobile device {name!r} "
+                                  f"({device_files()[name]}) has radio models for {', '.join(have) or 'none'}")
+
+
+def _has_radio(prof: Any, tech: str) -> bool:
+    """Whether device profile ``prof`` has a radio power model for ``tech``."""
+    try:
+        prof.radio_model(tech)
+    except ConfigError:
+        return False
+    return True

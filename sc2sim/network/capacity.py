@@ -38,6 +38,8 @@ COMPILED_OPPORTUNITY_BYTES = MTU_BYTES + TUN_HEADER_BYTES
 ACCOUNTINGS = ("ip", "tun")
 """Byte accountings of a trace: ``ip`` (documented: 1500 IP bytes per opportunity) or ``tun``
 (as compiled: 1504 bytes per opportunity, each packet counted with its 4-byte TUN header)."""
+MAX_TRACE_BYTES = 1 << 28
+"""Largest trace file read (256 MiB: hours of a fast link; the bundled 120 s LTE trace is 0.3 MB)."""
 MAX_TIMESTAMP_MS = 10**12
 """Largest timestamp accepted in a trace file (about 31 years), far inside exact integer arithmetic."""
 
@@ -221,11 +223,10 @@ def read_mahimahi(path: str | Path, scale: float = 1.0, accounting: str = "ip") 
     """Read a Mahimahi trace file (one integer millisecond timestamp per line, non-decreasing, the last
     > 0; blank lines are skipped) into a capacity with ``scale`` and ``accounting`` (see
     :class:`TraceCapacity`)."""
+    from sc2sim.readers import read_bytes_file  # lazily: the emulator's forwarder needs no YAML
+
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except OSError as err:
-        raise ConfigError(f"{p}: cannot read trace ({err.strerror or err})") from None
+    raw = read_bytes_file(p, "Mahimahi trace (one integer ms timestamp per line)", MAX_TRACE_BYTES)
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError as err:
