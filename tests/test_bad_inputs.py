@@ -22,6 +22,7 @@ import pickle
 import re
 import shutil
 import struct
+import tempfile
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -347,6 +348,11 @@ def out_is(kind: str, command: str = "run") -> Callable[[Path, Workspace], list[
             return ["train", "student", "--beta", "0.003", "--out", str(out)]
         raise AssertionError(command)
     return build
+
+
+def in_scratch_cwd(mp: pytest.MonkeyPatch) -> None:
+    """Run the case in an empty working folder (an empty --out that slipped through would write there)."""
+    mp.chdir(tempfile.mkdtemp(prefix="sc2sim-cwd-"))
 
 
 def oserror_on_commit(code: int) -> Callable[[pytest.MonkeyPatch], None]:
@@ -735,6 +741,27 @@ CLI_OPTIONS = [
     C("sweep-workers-zero", plain("sweep", "{good}", "--out", "{out}", "--workers", "0", "--no-processes"), "--workers: 0"),
     C("sweep-connect-timeout", plain("sweep", "{good}", "--out", "{out}", "--connect-timeout", "-1", "--scheduler",
                                      "tcp://127.0.0.1:1"), "--connect-timeout: -1"),
+    C("sweep-workers-huge", plain("sweep", "{good}", "--out", "{out}", "--workers", "100000", "--no-processes"),
+      "--workers: 100000 — must be a whole number in [1, 256]"),
+    C("sweep-connect-timeout-nan", plain("sweep", "{good}", "--out", "{out}", "--connect-timeout", "nan", "--scheduler",
+                                         "tcp://127.0.0.1:1"), "--connect-timeout: nan — must be a number in (0, 3600] s"),
+    C("sweep-connect-timeout-inf", plain("sweep", "{good}", "--out", "{out}", "--connect-timeout", "inf", "--scheduler",
+                                         "tcp://127.0.0.1:1"), "--connect-timeout: inf"),
+    C("run-threads-zero", plain("run", "{good}", "--out", "{out}", "--profile", "{prof}", "--threads", "0"), "--threads: '0'"),
+    C("whatif-threads-negative", whatif("--threads", "-2"), "--threads: '-2'"),
+    C("run-out-empty", plain("run", "{good}", "--out", "", "--profile", "{prof}"), "--out: '' — an empty path",
+      patch=in_scratch_cwd),
+    C("sweep-out-empty", plain("sweep", "{good}", "--out", "", "--profile", "{prof}"), "--out: '' — an empty path",
+      patch=in_scratch_cwd),
+    C("whatif-out-empty", plain("whatif", "--out", "  ", "--profile", "{prof}"), "--out: '  ' — an empty path",
+      patch=in_scratch_cwd),
+    C("emulate-out-empty", plain("emulate", "{good}", "--out", ""), "--out: '' — an empty path",
+      patch=in_scratch_cwd),
+    C("profile-out-empty", plain("profile", "--pipelines", "local:light", "--out", ""), "--out: '' — an empty path",
+      patch=in_scratch_cwd),
+    C("train-out-empty", plain("train", "light", "--out", ""), "--out: '' — an empty path",
+      patch=in_scratch_cwd),
+    C("whatif-uplink-repeated", whatif("--uplink", "10,5,10"), "--uplink: [10.0, 5.0, 10.0] — must list each value once"),
     C("emulate-backend", plain("emulate", "{good}", "--out", "{out}", "--backend", "bogus"), "--backend: 'bogus'"),
     C("emulate-requests-zero", plain("emulate", "{good}", "--out", "{out}", "--requests", "0"), "--requests: '0'"),
     C("predict-device", plain("predict", "--device", "nosuch", "--arch", "resnet18"), "device 'nosuch'"),

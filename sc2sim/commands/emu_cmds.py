@@ -9,13 +9,13 @@ import typer
 from sc2sim.atomic import check_output_dir
 from sc2sim.api import scenario_profile
 from sc2sim.commands.common import finish_run, label_published, progress_bar
-from sc2sim.commands.options import MIN_ROUNDS, DataDir, ProfileOpt, ProgressOpt, QuietOpt, ReportOpt, ScenarioArg
+from sc2sim.commands.options import MIN_ROUNDS, DataDir, ProfileOpt, ProgressOpt, QuietOpt, ReportOpt, ScenarioArg, out_folder
 from sc2sim.errors import ConfigError
 
 
 def emulate(
     scenario: ScenarioArg,
-    out: Path = typer.Option(..., "--out", help="Folder for requests.parquet, summary.csv, summary.json, points/."),
+    out: Path = typer.Option(..., "--out", parser=out_folder, help="Folder for requests.parquet, summary.csv, summary.json, points/."),
     backend: str = typer.Option("userspace", "--backend", help="userspace (TUN forwarder: rate, delay, jitter, loss, "
                                 "queue, Mahimahi traces) or mininet (TCLink; delay/jitter/loss need the kernel's netem)."),
     requests: int = typer.Option(50, "--requests", min=1, help="Requests per point and pipeline (emulation runs in real "

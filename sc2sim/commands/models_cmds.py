@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from sc2sim.commands.options import MIN_ROUNDS, Repeats
+from sc2sim.commands.options import MIN_ROUNDS, Repeats, out_folder
 from sc2sim.scenario import DEFAULT_TIMING_SAMPLES
 
 DEFAULT_PIPELINES = "local:teacher,local:light,offload:png,offload:jpeg?quality=50,offload:webp?quality=50,offload:avif?quality=50"
@@ -21,7 +21,7 @@ def train(
     epochs: Optional[int] = typer.Option(None, help="Epochs (default: the bundled recipe's)."),
     seed: int = typer.Option(0, help="Seed for initialisation, data order and augmentation."),
     threads: int = typer.Option(0, help="torch threads (0 = torch's default: all cores)."),
-    out: Optional[Path] = typer.Option(None, help="Folder for NAME.pt + NAME.json (default: the bundled weights folder)."),
+    out: Optional[Path] = typer.Option(None, parser=out_folder, help="Folder for NAME.pt + NAME.json (default: the bundled weights folder)."),
     data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Folder of Fashion-MNIST's *-ubyte.gz (default: $SC2SIM_DATA or Debian's)."),
     max_steps: Optional[int] = typer.Option(None, help="Stop after this many optimiser steps (smoke tests)."),
 ) -> None:
@@ -54,7 +54,7 @@ def profile(
                                        help="Time the first N of them at batch size 1, or 'all' (bytes and accuracy use every sample)."),
     idle_gap_ms: float = typer.Option(0.0, "--idle-gap-ms", min=0.0, help="Idle this long before each timing repeat, so "
                                       "every repeat starts like an isolated request (0: back to back)."),
-    out: Path = typer.Option(Path("results/profile"), help="Folder for profile.parquet."),
+    out: Path = typer.Option(Path("results/profile"), parser=out_folder, help="Folder for profile.parquet."),
     dataset: str = typer.Option("fashion-mnist", help="fashion-mnist, imagefolder:/path (224x224 RGB; "
                                 "?size=28&color=grey for the bundled models), imagefolder (root from --data-dir) "
                                 "or sample-photos."),

@@ -12,7 +12,7 @@ import typer
 
 from sc2sim.profiling.timing import MIN_ROUNDS
 
-__all__ = ["MIN_ROUNDS", "DataDir", "EngineOpt", "ProfileOpt", "ProgressOpt", "QuietOpt", "Repeats", "ReportOpt",
+__all__ = ["MIN_ROUNDS", "out_folder", "DataDir", "EngineOpt", "ProfileOpt", "ProgressOpt", "QuietOpt", "Repeats", "ReportOpt",
            "ScenarioArg", "Threads"]
 
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML (see scenarios/).")]
@@ -22,8 +22,16 @@ Repeats = Annotated[int, typer.Option(min=1, help="Timing rounds per sample when
                                                   "more rounds follow until the stage medians settle, up to 6). With "
                                                   "SC2SIM_TIMING_GATE_S=S > 0, a run counts only when probes around it find the host "
                                                   "in its fast state, waiting for it at most S seconds.")]
-Threads = Annotated[int, typer.Option(help="torch threads when profiling.")]
+Threads = Annotated[int, typer.Option(min=1, max=4096, help="torch threads when profiling.")]
 DataDir = Annotated[Optional[str], typer.Option("--data-dir", help="Dataset folder when profiling.")]
 ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", help="Do not print the summary table.")]
 ReportOpt = Annotated[bool, typer.Option("--report/--no-report", help="Also write report.html and figures/ into --out.")]
+
+
+def out_folder(text: str | Path) -> Path:
+    """The ``parser`` of every ``--out`` folder option: the empty string is refused (as a path it is the
+    current folder, so ``--out "$UNSET_VAR"`` would write the run into wherever the command was started)."""
+    if not str(text).strip():
+        raise typer.BadParameter("an empty path — name a folder (`.` for the current one)")
+    return Path(text)

@@ -14,13 +14,13 @@ import typer
 from sc2sim.api import scenario_profile
 from sc2sim.atomic import check_output_dir
 from sc2sim.commands.common import finish_run, parse_samples, progress_bar, warn_threads
-from sc2sim.commands.options import MIN_ROUNDS, DataDir, EngineOpt, ProfileOpt, ProgressOpt, QuietOpt, Repeats, ReportOpt, ScenarioArg, Threads
+from sc2sim.commands.options import MIN_ROUNDS, DataDir, EngineOpt, ProfileOpt, ProgressOpt, QuietOpt, Repeats, ReportOpt, ScenarioArg, Threads, out_folder
 from sc2sim.sim import check_engine
 
 
 def run(
     scenario: ScenarioArg,
-    out: Path = typer.Option(..., "--out", help="Folder for requests.parquet, summary.csv, summary.json."),
+    out: Path = typer.Option(..., "--out", parser=out_folder, help="Folder for requests.parquet, summary.csv, summary.json."),
     profile: ProfileOpt = None,
     engine: EngineOpt = "auto",
     repeats: Repeats = MIN_ROUNDS,

@@ -5,6 +5,7 @@ Imports stay light at module level: dask and the profiler (torch) load inside th
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
@@ -14,14 +15,19 @@ import typer
 from sc2sim.api import scenario_profile
 from sc2sim.atomic import check_output_dir
 from sc2sim.commands.common import finish_run, label_published, progress_bar, warn_threads
-from sc2sim.commands.options import MIN_ROUNDS, DataDir, EngineOpt, ProfileOpt, ProgressOpt, QuietOpt, Repeats, ReportOpt, ScenarioArg, Threads
+from sc2sim.commands.options import MIN_ROUNDS, DataDir, EngineOpt, ProfileOpt, ProgressOpt, QuietOpt, Repeats, ReportOpt, ScenarioArg, Threads, out_folder
 from sc2sim.errors import ConfigError
 from sc2sim.sim import check_engine
+
+MAX_WORKERS = 256
+"""Most LocalCluster workers (100,000 thread workers never started: the sweep hung)."""
+MAX_CONNECT_S = 3600
+"""Longest --connect-timeout in seconds (Dask's timeout parser refuses infinity and NaN with a traceback)."""
 
 
 def sweep(
     scenario: ScenarioArg,
-    out: Path = typer.Option(..., "--out", help="Folder for points/, requests.parquet, summary.csv, summary.json."),
+    out: Path = typer.Option(..., "--out", parser=out_folder, help="Folder for points/, requests.parquet, summary.csv, summary.json."),
     profile: ProfileOpt = None,
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of an existing Dask scheduler (tcp://host:port); default: a LocalCluster."),
     workers: int = typer.Option(2, "--workers", help="LocalCluster workers (one thread each)."),
@@ -50,10 +56,10 @@ def sweep(
     from sc2sim.sim.sweep import run_sweep
 
     check_engine(engine)
-    if workers < 1:
-        raise ConfigError(f"--workers: {workers} — must be at least 1")
-    if connect_timeout <= 0:
-        raise ConfigError(f"--connect-timeout: {connect_timeout:g} — must be greater than 0")
+    if not 1 <= workers <= MAX_WORKERS:
+        raise ConfigError(f"--workers: {workers} — must be a whole number in [1, {MAX_WORKERS}]")
+    if not (math.isfinite(connect_timeout) and 0 < connect_timeout <= MAX_CONNECT_S):
+        raise ConfigError(f"--connect-timeout: {connect_timeout:g} — must be a number in (0, {MAX_CONNECT_S}] s")
     sc = load_scenario(scenario)
     check_output_dir(out)  # before any profiling or simulating
     table, source = scenario_profile(sc, profile, repeats=repeats, threads=threads, data_dir=data_dir, progress=progress)

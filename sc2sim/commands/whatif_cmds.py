@@ -12,13 +12,13 @@ from typing import Optional
 import typer
 
 from sc2sim.api import scenario_profile
-from sc2sim.commands.options import MIN_ROUNDS, DataDir, ProfileOpt, ProgressOpt, Repeats, Threads
+from sc2sim.commands.options import MIN_ROUNDS, DataDir, ProfileOpt, ProgressOpt, Repeats, Threads, out_folder
 from sc2sim.errors import ConfigError
 
 
 def whatif(
     scenario: Optional[Path] = typer.Argument(None, help="Scenario YAML whose mobile/edge/bandwidth lists define the grid (optional)."),
-    out: Path = typer.Option(..., "--out", help="Folder for whatif.html, whatif-EDGE.png|svg, best.csv, summary.csv, verdict.txt."),
+    out: Path = typer.Option(..., "--out", parser=out_folder, help="Folder for whatif.html, whatif-EDGE.png|svg, best.csv, summary.csv, verdict.txt."),
     mobile: Optional[str] = typer.Option(None, "--mobile", help="Mobile devices, comma-separated (default rpi4,jetson-nano,phone-flagship)."),
     edge: Optional[str] = typer.Option(None, "--edge", help="Edge devices, comma-separated (default t4,a100)."),
     uplink: Optional[str] = typer.Option(None, "--uplink", help="Uplink bandwidths in Mbit/s, comma-separated (default 1,5,20,100)."),
