@@ -761,6 +761,8 @@ CLI_OPTIONS = [
       patch=in_scratch_cwd),
     C("train-out-empty", plain("train", "light", "--out", ""), "--out: '' — an empty path",
       patch=in_scratch_cwd),
+    C("whatif-radio-swept", lambda tmp, ws: whatif(str(write(tmp, doc(**{"network.radio": ["wifi", "lte"]}))))(tmp, ws),
+      "s.yaml: radio: swept — a what-if grid is mobile x edge x bandwidth"),
     C("whatif-uplink-repeated", whatif("--uplink", "10,5,10"), "--uplink: [10.0, 5.0, 10.0] — must list each value once"),
     C("emulate-backend", plain("emulate", "{good}", "--out", "{out}", "--backend", "bogus"), "--backend: 'bogus'"),
     C("emulate-requests-zero", plain("emulate", "{good}", "--out", "{out}", "--requests", "0"), "--requests: '0'"),

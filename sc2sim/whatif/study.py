@@ -109,7 +109,7 @@ def study_scenario(base: dict | None = None, source: str = "<whatif>", *, mobile
         raise ConfigError(f"{source}: workload.deadline_ms: {dl} — a what-if study uses one deadline")
     others = {"delay": sc.network.uplink.one_way_delay_ms, "jitter": sc.network.uplink.jitter_ms,
               "loss": sc.network.uplink.loss, "devices": sc.workload.devices,
-              "rate_hz": sc.workload.arrival.rate_hz, "gpus": sc.edge_server.gpus}
+              "rate_hz": sc.workload.arrival.rate_hz, "gpus": sc.edge_server.gpus, "radio": sc.network.radio}
     swept = [k for k, v in others.items() if len(v) > 1]
     if swept:
         raise ConfigError(f"{source}: {', '.join(swept)}: swept — a what-if grid is mobile x edge x bandwidth; "
