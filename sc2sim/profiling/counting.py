@@ -12,8 +12,12 @@ and records, per call:
     metadata (:data:`NO_KERNEL`); an estimate of how many kernels a GPU would launch for the stage
     (cuDNN may launch more than one per convolution: the device profile's ``kernels_per_op``);
 ``flops``
-    FLOPs by torch's own formulas (``torch.utils.flop_counter.flop_registry``; multiply-add = 2),
-    the same numbers as :func:`sc2sim.profiling.flops.count_flops`;
+    FLOPs by torch's own formulas (``torch.utils.flop_counter.flop_registry``; multiply-add = 2, and
+    only matrix products, convolutions and attention count: element-wise operators are 0), the same
+    numbers as :func:`sc2sim.profiling.flops.count_flops` for models without attention. Attention is
+    counted through its parts (:func:`unfused_attention`): the fused inference kernels of
+    ``nn.MultiheadAttention`` and ``nn.TransformerEncoderLayer`` have no formula, so counting them
+    whole would miss the projections and the attention products (a third of a ViT's FLOPs);
 ``bytes``
     memory traffic: for every data-touching operator, the bytes of its distinct input tensors plus
     its outputs (each tensor's ``numel * element_size``; a view's span is what it covers). An upper
@@ -28,15 +32,20 @@ and records, per call:
     the part of ``flops``, ``bytes`` and ``weight_bytes`` done by low-intensity operators (fewer than
     :data:`LOW_INTENSITY` FLOPs per byte: element-wise, pooling, normalisation, depthwise
     convolutions, matrix-vector products), so the cost model can apply the roofline to the
-    memory-bound and the compute-bound operators separately.
+    memory-bound and the compute-bound operators separately;
+``gemm_outputs``
+    output elements of the operators a CPU runs as matrix products (:data:`GEMM_OPS`, and
+    convolutions with ``groups == 1``, transposed or not): the cost model's per-output term
+    (``output_macs``). Grouped and depthwise convolutions have kernels of their own and do not count.
 
 Non-torch code (image codecs, entropy coders written in C) counts nothing: it is timed as codec time.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -54,6 +63,39 @@ LOW_INTENSITY = 4.0
 """FLOPs per byte below which an operator counts as low-intensity (memory-type): below the machine
 balance of every device profiled here (CPUs about 5-10, GPUs 20-100 FLOP/byte)."""
 
+GEMM_OPS = frozenset({"mm", "addmm", "bmm", "baddbmm"})
+"""Matrix products as dispatched (``nn.Linear`` and ``matmul`` arrive as these)."""
+
+_aten = torch.ops.aten
+EXTRA_FLOPS: dict[Any, Callable[..., int]] = {
+    # the CPU variant of fused attention takes the arguments of the CUDA flash kernel and returns
+    # (output, logsumexp) as it does: the same formula (QK^T and AV, 2 FLOPs per multiply-add)
+    _aten._scaled_dot_product_flash_attention_for_cpu: flop_registry[_aten._scaled_dot_product_flash_attention],
+}
+"""FLOP formulas (by overload packet) of operators that torch's ``flop_registry`` lacks."""
+
+
+@contextmanager
+def unfused_attention() -> Iterator[None]:
+    """Run ``nn.MultiheadAttention`` and ``nn.TransformerEncoderLayer`` without their fused inference
+    fast path while the block runs, so each of their parts (projections, attention) is dispatched
+    and counted on its own; restores the previous setting after.
+
+    The fast path's single ``_native_multi_head_attention`` operator has no FLOP formula and hides
+    the kernels it launches. The setting is process-wide: count while no other thread times a stage."""
+    was = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        yield
+    finally:
+        torch.backends.mha.set_fastpath_enabled(was)
+
+
+def op_flops(func: Any, args: tuple, kwargs: dict, out: Any) -> int:
+    """FLOPs of one dispatched aten operator (0 for an operator without a formula)."""
+    formula = flop_registry.get(func.overloadpacket) or EXTRA_FLOPS.get(func.overloadpacket)
+    return int(formula(*args, **kwargs, out_val=out)) if formula is not None else 0
+
 
 
 @dataclass(frozen=True)
@@ -69,6 +111,7 @@ class WorkCount:
     low_flops: int = 0
     low_bytes: int = 0
     low_weight_bytes: int = 0
+    gemm_outputs: int = 0
 
     def as_dict(self) -> dict[str, int]:
         """The counts as a plain dict."""
@@ -113,7 +156,7 @@ class _Counter(TorchDispatchMode):
             self.made.update(_storage(t) for t in outputs if not func.is_view)
             return out
         n["kernels"] += 1
-        flops = int(flop_registry[func.overloadpacket](*args, **kwargs, out_val=out)) if func.overloadpacket in flop_registry else 0
+        flops = op_flops(func, args, kwargs, out)
         seen: set[tuple[int, int, tuple]] = set()
         size = weight = 0
         for t in inputs:
@@ -133,6 +176,8 @@ class _Counter(TorchDispatchMode):
         n["flops"] += flops
         n["bytes"] += size
         n["weight_bytes"] += weight
+        if name in GEMM_OPS or (name == "convolution" and args[8] == 1):  # convolution(..., groups)
+            n["gemm_outputs"] += sum(t.numel() for t in outputs)
         if flops < LOW_INTENSITY * size:
             n["low_flops"] += flops
             n["low_bytes"] += size
@@ -144,9 +189,10 @@ def count_work(fn: Callable[[], object], modules: Iterable[torch.nn.Module] = ()
     """Operators, kernels, FLOPs and bytes that ``fn()`` dispatches (under ``no_grad``); zeros for non-torch code.
 
     ``modules``: the stage's models; their parameters and buffers count as weights (parameters are
-    recognised without them too, buffers such as batch-norm statistics are not)."""
+    recognised without them too, buffers such as batch-norm statistics are not). Attention runs
+    unfused while counting (:func:`unfused_attention`)."""
     weights = {_storage(t) for m in modules for t in (*m.parameters(), *m.buffers())}
     counter = _Counter(weights)
-    with torch.no_grad(), counter:
+    with torch.no_grad(), unfused_attention(), counter:
         fn()
     return WorkCount(**counter.n)
