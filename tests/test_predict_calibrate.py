@@ -320,3 +320,48 @@ def test_count_work_counts_attention_through_its_parts():
     per_layer = 2 * n * E * 3 * E + 2 * n * E * E + 2 * 2 * n * n * E + 2 * 2 * n * E * 64
     patches = 2 * (32 // 16) ** 2 * E * 3 * 16 * 16
     assert count_work(lambda: vit(torch.zeros(1, 3, 32, 32)), [vit]).flops == patches + 2 * per_layer + 2 * E * 10
+
+
+@pytest.mark.parametrize("arch, message", [
+    ("mobilenet_v3_smal", "did you mean mobilenet_v3_small"),
+    ("SqueezeNet1_1", "did you mean squeezenet1_1"),
+    ("fasterrcnn_resnet50_fpn", "a torchvision detection model, not a classifier"),
+    ("quantized_resnet18", "a torchvision quantized model, not a classifier; did you mean resnet18?"),
+    ("no_such_net", "allowed: alexnet, convnext_base"),
+])
+def test_predict_arch_names_the_kind_or_close_names(arch, message, capsys):
+    assert cli("predict", "--device", "rpi4", "--arch", arch) == 2
+    err = capsys.readouterr().err
+    assert f"--arch: {arch!r} — " in err and message in err and err.count("\n") == 1
+
+
+def test_predict_size_an_arch_cannot_take_is_one_line_with_a_size_that_works(capsys):
+    """A size the architecture's shapes cannot take exits 2 with torch's reason and a size that works
+    (found on the meta device), not a traceback; that size then predicts."""
+    import re
+
+    assert cli("predict", "--device", "rpi4", "--arch", "squeezenet1_1", "--size", "16") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sc2sim: error: --size: 16 — squeezenet1_1 cannot take 16x16 inputs (")
+    assert err.count("\n") == 1
+    works = int(re.search(r"--size (\d+) works", err).group(1))
+    assert 16 < works < 224
+    assert cli("predict", "--device", "rpi4", "--arch", "squeezenet1_1", "--size", str(works - 1)) == 2
+    capsys.readouterr()
+    assert cli("predict", "--device", "rpi4,t4", "--arch", "squeezenet1_1", "--size", str(works), "--json") == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 2 and all(0 < r["arithmetic_ms"] + r["memory_ms"] < r["total_ms"] < 1e4 for r in rows)
+    assert cli("predict", "--device", "t4", "--arch", "vit_b_16", "--size", "256") == 2
+    err = capsys.readouterr().err
+    assert "vit_b_16 cannot take 256x256 inputs (Wrong image height" in err and "--size 224 works" in err
+
+
+def test_predict_counts_a_small_arch_at_a_small_size(capsys):
+    """mobilenet_v3_small at 32x32: positive, finite terms, and less arithmetic than at 224x224."""
+    rows = {}
+    for size in (32, 224):
+        assert cli("predict", "--device", "rpi4", "--arch", "mobilenet_v3_small", "--size", str(size), "--json") == 0
+        (rows[size],) = json.loads(capsys.readouterr().out)
+        assert rows[size]["stage"] == f"mobilenet_v3_small@{size}"
+        assert all(np.isfinite(v) and v >= 0 for k, v in rows[size].items() if k.endswith("_ms") and v is not None)
+    assert 0 < rows[32]["arithmetic_ms"] < rows[224]["arithmetic_ms"] / 10

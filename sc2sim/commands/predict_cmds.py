@@ -3,13 +3,20 @@
 
 from __future__ import annotations
 
+import difflib
 import json
+import warnings
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from sc2sim.errors import ConfigError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from sc2sim.profiling.predict import Stage
 
 TERM_COLUMNS = ("fixed_ms", "dispatch_ms", "launch_ms", "arithmetic_ms", "memory_ms", "codec_ms", "copy_ms")
 
@@ -22,6 +29,117 @@ def parse_batches(raw: str, option: str = "--batch") -> list[int]:
             raise ConfigError(f"{option}: {raw!r} — allowed: comma-separated whole numbers >= 1, e.g. 1,4,16")
         out.append(int(item))
     return out
+
+
+OTHER_TASKS = (("detection", "detection"), ("segmentation", "segmentation"), ("video", "video"),
+               ("optical_flow", "optical-flow"), ("quantization", "quantized"))
+"""torchvision.models submodules whose models ``--arch`` does not take, with the word for their kind."""
+
+ARCH_SIZE = 224
+"""The input size every torchvision classifier takes (the size of its ImageNet weights' centre crop or
+the one its builder is made for)."""
+
+
+def classifier_names() -> list[str]:
+    """torchvision's classification architectures (``torchvision.models.list_models(module=torchvision.models)``)."""
+    import torchvision
+
+    return sorted(torchvision.models.list_models(module=torchvision.models))
+
+
+def check_arch(arch: str) -> str:
+    """``arch`` when it names a torchvision classification architecture; else a one-line ConfigError
+    that says which kind of model it is (detection, segmentation, ...) or suggests close names."""
+    import torchvision
+
+    names = classifier_names()
+    if arch in names:
+        return arch
+    kind = next((word for mod, word in OTHER_TASKS
+                 if arch in torchvision.models.list_models(module=getattr(torchvision.models, mod))), None)
+    float_twin = arch.removeprefix("quantized_")  # a quantized model's float architecture
+    close = [float_twin] if float_twin in names else difflib.get_close_matches(arch.strip().lower(), names, 3, 0.6)
+    what = f"a torchvision {kind} model, not a classifier" if kind else "not a torchvision classification architecture"
+    hint = f"did you mean {' or '.join(close)}?" if close else f"allowed: {', '.join(names)}"
+    raise ConfigError(f"--arch: {arch!r} — {what}; {hint}")
+
+
+def _meta_model(arch: str) -> nn.Module:
+    """``arch`` built on the meta device (shapes only, no memory, no initialisation cost), in eval mode.
+
+    Only ``torch.empty`` (what every layer allocates its parameters with) is sent to the meta device
+    while building: builders that compute their layout with small tensors (RegNet's widths) still
+    read them on the CPU."""
+    import torch
+    import torchvision
+    from torch.overrides import TorchFunctionMode
+
+    class EmptyOnMeta(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+            kwargs = dict(kwargs or {})
+            if func is torch.empty and kwargs.get("device") is None:
+                kwargs["device"] = "meta"
+            return func(*args, **kwargs)
+
+    with EmptyOnMeta(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the builders' notes on their default initialisation, said when counting
+        model = torchvision.models.get_model(arch, weights=None)
+    return model.to("meta").eval()
+
+
+def _shape_error(model: nn.Module, size: int) -> Optional[str]:
+    """The first line of the error ``model`` raises on a ``size`` x ``size`` RGB input (meta device), or None."""
+    import torch
+
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, 3, size, size, device="meta"))
+    except NotImplementedError:
+        return None  # an operator without a meta kernel: the shape check cannot tell
+    except (RuntimeError, AssertionError, ValueError, IndexError) as err:
+        return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+    return None
+
+
+def _size_that_works(model: nn.Module, size: int) -> Optional[int]:
+    """A size ``model`` takes, None when even :data:`ARCH_SIZE` fails. Below it, the boundary that
+    bisection finds between ``size`` (fails) and :data:`ARCH_SIZE` (works): the smallest size that
+    works where every larger one does too (most architectures; MaxViT's windows take only some)."""
+    if _shape_error(model, ARCH_SIZE) is not None:
+        return None
+    lo, hi = size, ARCH_SIZE  # lo fails, hi works
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if _shape_error(model, mid) is None else (mid, hi)
+    return hi
+
+
+def check_size(arch: str, size: int) -> None:
+    """One-line ConfigError when classifier ``arch`` cannot take ``size`` x ``size`` inputs, found by
+    running it on the meta device (no weights, no arithmetic; a fraction of a second, seconds with
+    the search for a size that works); the message names a size that works."""
+    try:
+        model = _meta_model(arch)
+    except NotImplementedError:
+        return  # a builder that reads tensor values: the shape check cannot tell, the count will
+    err = _shape_error(model, size)
+    if err is None:
+        return
+    works = _size_that_works(model, size)
+    hint = f"; --size {works} works" if works is not None else ""
+    raise ConfigError(f"--size: {size} — {arch} cannot take {size}x{size} inputs ({err}){hint}")
+
+
+def counted_arch(arch: str, size: int) -> Stage:
+    """:func:`sc2sim.profiling.predict.arch_stage` of classifier ``arch`` at ``size``; when the count
+    fails and the architecture's shapes are the cause (:func:`check_size`), a one-line ConfigError."""
+    from sc2sim.profiling.predict import arch_stage
+
+    try:
+        return arch_stage(arch, size)
+    except (RuntimeError, AssertionError, ValueError, IndexError):
+        check_size(arch, size)
+        raise  # not a shape error: a bug, shown with its traceback
 
 
 def predict(
@@ -43,7 +161,7 @@ def predict(
     codec (scalar code, scaled by scalar speed), copy (GPU input copy). The model and its sources:
     sc2sim/devices/cost_model.py; its validation: BENCHMARKS.md (compute model).
     """
-    from sc2sim.profiling.predict import arch_stage, pipeline_stages
+    from sc2sim.profiling.predict import pipeline_stages
     from sc2sim.profiling.predict import predict as run_predict
 
     if (arch is None) == (pipeline is None):
@@ -52,7 +170,7 @@ def predict(
     if not devices:
         raise ConfigError(f"--device: {device!r} — give at least one device profile name (see `sc2sim devices`)")
     batches = parse_batches(batch)
-    stages = [arch_stage(arch, size)] if arch else pipeline_stages(pipeline, samples, dataset, data_dir)
+    stages = [counted_arch(check_arch(arch), size)] if arch else pipeline_stages(pipeline, samples, dataset, data_dir)
     rows = run_predict(stages, devices, batches, threads)
     if as_json:
         print(json.dumps(rows, indent=1))
