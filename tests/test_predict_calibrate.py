@@ -304,7 +304,10 @@ def test_count_work_counts_attention_through_its_parts():
     """nn.MultiheadAttention at inference runs one fused operator that torch's FLOP formulas do not
     know: counted whole, a ViT lost a third of its FLOPs (vit_b_16: 22.5 of 35.1 GFLOPs). Counted
     through its parts: the projections (2 L E 3E + 2 L E^2) and the attention products (2 x 2 L^2 E)."""
+    from torch.utils.flop_counter import FlopCounterMode
     from torchvision.models import VisionTransformer
+
+    from sc2sim.profiling.counting import EXTRA_FLOPS, unfused_attention
 
     L, E = 10, 32
     mha = torch.nn.MultiheadAttention(E, 4, batch_first=True).eval()
@@ -313,6 +316,9 @@ def test_count_work_counts_attention_through_its_parts():
     assert w.flops == 2 * L * E * 3 * E + 2 * L * E * E + 2 * 2 * L * L * E
     assert w.kernels >= 4  # in and out projections, attention, a copy: not one fused operator
     assert torch.backends.mha.get_fastpath_enabled()  # the fast path is back on after counting
+    with torch.no_grad(), unfused_attention(), FlopCounterMode(display=False, custom_mapping=EXTRA_FLOPS) as fc:
+        mha(x, x, x, need_weights=False)  # torch's own counter agrees, given the same two helpers
+    assert fc.get_total_flops() == w.flops
 
     vit = VisionTransformer(image_size=32, patch_size=16, num_layers=2, num_heads=2, hidden_dim=E, mlp_dim=64,
                             num_classes=10).eval()

@@ -50,7 +50,7 @@ from typing import Any, Callable, Iterable, Iterator
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
-from torch.utils.flop_counter import flop_registry
+from torch.utils.flop_counter import flop_registry, sdpa_flop_count, shape_wrapper
 
 NO_KERNEL = frozenset({
     "empty", "empty_strided", "empty_like", "new_empty", "new_empty_strided", "detach", "lift_fresh",
@@ -66,13 +66,20 @@ balance of every device profiled here (CPUs about 5-10, GPUs 20-100 FLOP/byte)."
 GEMM_OPS = frozenset({"mm", "addmm", "bmm", "baddbmm"})
 """Matrix products as dispatched (``nn.Linear`` and ``matmul`` arrive as these)."""
 
-_aten = torch.ops.aten
+
+def _sdpa_flops(query_shape: tuple, key_shape: tuple, value_shape: tuple, *args: Any, out_shape: Any = None,
+                **kwargs: Any) -> int:
+    """FLOPs of fused attention from its input shapes: QK^T and AV, 2 FLOPs per multiply-add."""
+    return sdpa_flop_count(query_shape, key_shape, value_shape)
+
+
 EXTRA_FLOPS: dict[Any, Callable[..., int]] = {
-    # the CPU variant of fused attention takes the arguments of the CUDA flash kernel and returns
-    # (output, logsumexp) as it does: the same formula (QK^T and AV, 2 FLOPs per multiply-add)
-    _aten._scaled_dot_product_flash_attention_for_cpu: flop_registry[_aten._scaled_dot_product_flash_attention],
+    # the CPU variant of fused attention: the arguments of the CUDA flash kernel, whose formula torch has
+    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: _sdpa_flops,
 }
-"""FLOP formulas (by overload packet) of operators that torch's ``flop_registry`` lacks."""
+"""FLOP formulas (by overload packet, on shapes) of operators that torch's ``flop_registry`` lacks; in
+the form ``FlopCounterMode(custom_mapping=...)`` takes."""
+_EXTRA_ON_TENSORS = {k: shape_wrapper(f) for k, f in EXTRA_FLOPS.items()}
 
 
 @contextmanager
@@ -93,7 +100,7 @@ def unfused_attention() -> Iterator[None]:
 
 def op_flops(func: Any, args: tuple, kwargs: dict, out: Any) -> int:
     """FLOPs of one dispatched aten operator (0 for an operator without a formula)."""
-    formula = flop_registry.get(func.overloadpacket) or EXTRA_FLOPS.get(func.overloadpacket)
+    formula = flop_registry.get(func.overloadpacket) or _EXTRA_ON_TENSORS.get(func.overloadpacket)
     return int(formula(*args, **kwargs, out_val=out)) if formula is not None else 0
 
 
