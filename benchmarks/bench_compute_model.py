@@ -4,12 +4,14 @@ Run: ``.venv/bin/python benchmarks/bench_compute_model.py [--skip-repro] [--out 
 (about 5-10 minutes on 2 shared cores). Four parts:
 
 1. **Host hold-out.** Micro-benchmarks start the host's constants; ``dispatch_us``, achieved GFLOPS and
-   ``mem_gbps`` are fitted on the calibrate reference set only (the bundled 28x28 teacher, light model,
-   Entropic Student device and edge sides; torchvision resnet18, mobilenet_v2, squeezenet1_1 at 224),
-   then the other stages (10 torchvision architectures at 224, the learned codec's two 28x28
+   ``output_macs`` are fitted as ``sc2sim calibrate`` fits them (``CPU_KEYS``; memory bandwidth from
+   the copy micro-benchmark) on the calibrate reference set only (the bundled 28x28 teacher, light
+   model, Entropic Student device and edge sides; torchvision resnet18, mobilenet_v2, squeezenet1_1
+   at 224), then the other stages (10 torchvision architectures at 224, the learned codec's two 28x28
    transforms) are predicted at batch 1 and 8 and compared with their measured time (thread CPU
    time checked against wall time, one thread; all calls timed together in ``--passes`` interleaved
-   passes, each keeping its fastest).
+   passes, each keeping its fastest). The same measurements are also fitted with the model before
+   the output term (``dispatch_us``, GFLOPS and an anchored ``mem_gbps``; ``previous_form``).
 2. **Published measurements** (``benchmarks/published_latency.yaml``): every row predicted with the
    shipped device profile; each profile's constants were fitted on its ``fit`` rows only (refitted
    here to show they agree), ``held-out`` rows are the test, ``context`` rows are shown, not counted.
@@ -37,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sc2sim.devices import StageWork, load_device, terms  # noqa: E402
-from sc2sim.profiling.calibrate import fit_constants, initial_compute, modelled_ms  # noqa: E402
+from sc2sim.profiling.calibrate import CPU_KEYS, OUTPUT_MACS_START, fit_constants, initial_compute, modelled_ms  # noqa: E402
 from sc2sim.profiling.microbench import (REFERENCE, REFERENCE_ARCHS, RefStage, arch_case, bundled_cases,  # noqa: E402
                                          micro, time_cases, zlib_s)
 
@@ -58,6 +60,38 @@ def stats(errors: list[float]) -> dict[str, float]:
             "worst_abs_err": round(float(a.max()), 4) if a.size else None}
 
 
+def holdout_cases() -> tuple[list, list]:
+    """(fitted, held-out) cases of part 1: calibrate's reference set, and the other stages."""
+    bundled = bundled_cases("cpu")
+    return ([c for c in bundled if c[0] in REFERENCE] + [arch_case(a) for a in REFERENCE_ARCHS],
+            [c for c in bundled if c[0] not in REFERENCE] + [arch_case(a) for a in HOLDOUT_ARCHS])
+
+
+def holdout_fit(m: dict, fit: list[RefStage], held: list[RefStage]) -> dict:
+    """Fit the host's constants on ``fit`` as ``sc2sim calibrate`` does (micro-benchmarks ``m`` start
+    them) and predict ``held``; also the model before the output term on the same measurements."""
+    start = initial_compute(m, 1, "cpu", max(m["gemm_gflops"], 1.0) * 2, 2)
+    compute = fit_constants(dict(start, output_macs=OUTPUT_MACS_START), fit, CPU_KEYS)
+    previous = fit_constants(start, fit, ("dispatch_us", "efficiency", "mem_gbps"))  # same data, no output term
+    prev_err = [float(p / s.ms - 1) for s, p in zip(held, modelled_ms(previous, held))]
+    rows = []
+    for part, stages in (("fit", fit), ("held-out", held)):
+        for s, pred in zip(stages, modelled_ms(compute, stages)):
+            rows.append({"stage": s.name, "batch": s.batch, "part": part, "ops": s.work.ops, "flops": s.work.flops,
+                         "bytes": s.work.bytes, "gemm_outputs": s.work.gemm_outputs, "measured_ms": round(s.ms, 4),
+                         "predicted_ms": round(float(pred), 4), "error": round(float(pred / s.ms - 1), 4)})
+    held_err = [r["error"] for r in rows if r["part"] == "held-out"]
+    return {"micro": {k: round(float(v), 4) for k, v in m.items()},
+            "fitted": {k: round(float(compute[k]), 4) for k in ("dispatch_us", "efficiency", "output_macs", "mem_gbps", "peak_gflops")},
+            "achieved_gflops": round(compute["efficiency"] * compute["peak_gflops"] / compute["cores"], 2),
+            "rows": rows, "held_out": stats(held_err),
+            "held_out_b1": stats([r["error"] for r in rows if r["part"] == "held-out" and r["batch"] == 1]),
+            "held_out_b8": stats([r["error"] for r in rows if r["part"] == "held-out" and r["batch"] == 8]),
+            "fit": stats([r["error"] for r in rows if r["part"] == "fit"]),
+            "previous_form": {"fitted": {k: round(float(previous[k]), 4) for k in ("dispatch_us", "efficiency", "mem_gbps")},
+                              "held_out": stats(prev_err)}}
+
+
 def host_holdout(repeats: int = 3, passes: int = 4) -> dict:
     """Part 1 (module docstring); all calls, fitted and held out, timed together in ``passes``
     interleaved passes (:func:`~sc2sim.profiling.microbench.time_cases`)."""
@@ -66,33 +100,35 @@ def host_holdout(repeats: int = 3, passes: int = 4) -> dict:
     load = [host_load()]
     m = micro("cpu", 5)
     m["zlib_s"] = zlib_s(3)
-    bundled = bundled_cases("cpu")
-    fit_cases = [c for c in bundled if c[0] in REFERENCE] + [arch_case(a) for a in REFERENCE_ARCHS]
-    held_cases = [c for c in bundled if c[0] not in REFERENCE] + [arch_case(a) for a in HOLDOUT_ARCHS]
+    fit_cases, held_cases = holdout_cases()
     batches = (1, 8)
     timed = time_cases(fit_cases + held_cases, "cpu", batches, repeats, passes)
     fit, held = timed[:len(batches) * len(fit_cases)], timed[len(batches) * len(fit_cases):]
     load.append(host_load())
-    start = initial_compute(m, 1, "cpu", max(m["gemm_gflops"], 1.0) * 2, 2)
-    compute = fit_constants(start, fit, ("dispatch_us", "efficiency", "mem_gbps"))
-    loose = fit_constants(start, fit, ("dispatch_us", "efficiency", "mem_gbps"), anchored={})  # same data, no anchor
-    loose_err = [float(p / s.ms - 1) for s, p in zip(held, modelled_ms(loose, held))]
-    rows = []
-    for part, stages in (("fit", fit), ("held-out", held)):
-        for s, pred in zip(stages, modelled_ms(compute, stages)):
-            rows.append({"stage": s.name, "batch": s.batch, "part": part, "ops": s.work.ops, "flops": s.work.flops,
-                         "bytes": s.work.bytes, "measured_ms": round(s.ms, 4), "predicted_ms": round(float(pred), 4),
-                         "error": round(float(pred / s.ms - 1), 4)})
-    held_err = [r["error"] for r in rows if r["part"] == "held-out"]
-    return {"micro": {k: round(float(v), 4) for k, v in m.items()},
-            "fitted": {k: round(float(compute[k]), 4) for k in ("dispatch_us", "efficiency", "mem_gbps", "peak_gflops")},
-            "achieved_gflops": round(compute["efficiency"] * compute["peak_gflops"] / compute["cores"], 2),
-            "load": load, "passes": passes, "rows": rows, "held_out": stats(held_err),
-            "held_out_b1": stats([r["error"] for r in rows if r["part"] == "held-out" and r["batch"] == 1]),
-            "held_out_b8": stats([r["error"] for r in rows if r["part"] == "held-out" and r["batch"] == 8]),
-            "fit": stats([r["error"] for r in rows if r["part"] == "fit"]),
-            "unanchored": {"fitted": {k: round(float(loose[k]), 4) for k in ("dispatch_us", "efficiency", "mem_gbps")},
-                           "held_out": stats(loose_err)}}
+    return {**holdout_fit(m, fit, held), "load": load, "passes": passes}
+
+
+def refit(path: Path) -> list[dict]:
+    """Part 1 again on stored measurements (``measured_ms`` per ``stage@batch`` and ``micro`` of each run
+    in ``path``, e.g. ``benchmarks/host_holdout_runs.json``), counted afresh and fitted with today's model:
+    no timing, so model forms are compared on the very same measurements."""
+    import torch
+
+    from sc2sim.profiling.counting import count_work
+
+    fit_cases, held_cases = holdout_cases()
+    counts = {}
+    with torch.no_grad():
+        for name, fn, mods, shape in fit_cases + held_cases:
+            one = torch.rand(1, *shape)
+            counts[name] = count_work(lambda: fn(one), mods)
+    out = []
+    for run in json.loads(path.read_text())["runs"]:
+        ms = run["measured_ms"]
+        fit, held = ([RefStage(c[0], b, counts[c[0]], ms[f"{c[0]}@{b}"]) for c in cases for b in (1, 8)]
+                     for cases in (fit_cases, held_cases))
+        out.append({"utc": run["utc"], **holdout_fit(run["micro"], fit, held)})
+    return out
 
 
 def _count(model: str, size: int, cache: dict, on_device: bool = False) -> StageWork:
@@ -237,11 +273,11 @@ def render(doc: dict) -> str:
                 f"(batch 1: {h['held_out_b1']['median_abs_err'] * 100:.1f} % / {h['held_out_b1']['worst_abs_err'] * 100:.1f} %; "
                 f"batch 8: {h['held_out_b8']['median_abs_err'] * 100:.1f} % / {h['held_out_b8']['worst_abs_err'] * 100:.1f} %); "
                 f"fitted: {h['fitted']}; load {h['load']}", ""]
-        if "unanchored" in h:
-            u = h["unanchored"]
-            out += [f"The same measurements fitted without the memory-bandwidth anchor: held-out median |error| "
-                    f"{u['held_out']['median_abs_err'] * 100:.1f} %, worst {u['held_out']['worst_abs_err'] * 100:.1f} %; "
-                    f"fitted: {u['fitted']}", ""]
+        if "previous_form" in h:
+            u = h["previous_form"]
+            out += [f"The same measurements fitted with the model before the output term (bandwidth fitted, anchored): "
+                    f"held-out median |error| {u['held_out']['median_abs_err'] * 100:.1f} %, worst "
+                    f"{u['held_out']['worst_abs_err'] * 100:.1f} %; fitted: {u['fitted']}", ""]
         out += ["| stage | batch | part | measured ms | predicted ms | error |", "|---|---:|---|---:|---:|---:|"]
         out += [f"| {r['stage']} | {r['batch']} | {r['part']} | {r['measured_ms']:.2f} | {r['predicted_ms']:.2f} | {_pct(r['error'])} |"
                 for r in h["rows"]]
@@ -284,11 +320,23 @@ def main() -> int:
     ap.add_argument("--passes", type=int, default=4, help="interleaved timing passes in part 1 (each call keeps its fastest)")
     ap.add_argument("--render", action="store_true", help="only print the Markdown tables of --out")
     ap.add_argument("--repro-samples", type=int, default=None, help="timed samples in part 4 (default: the default scenario's)")
+    ap.add_argument("--refit", type=Path, default=None, metavar="RUNS_JSON",
+                    help="only refit part 1 on stored measurements (e.g. benchmarks/host_holdout_runs.json) and print both forms")
     args = ap.parse_args()
     if args.render:
         print(render(json.loads(args.out.read_text())), end="")
         return 0
     import torch
+
+    if args.refit:
+        torch.set_num_threads(1)
+        for r in refit(args.refit):
+            p = r["previous_form"]["held_out"]
+            print(f"{r['utc']}: held-out median / worst |error| {100 * r['held_out']['median_abs_err']:.1f} / "
+                  f"{100 * r['held_out']['worst_abs_err']:.1f} % (before the output term: {100 * p['median_abs_err']:.1f} / "
+                  f"{100 * p['worst_abs_err']:.1f} %); fit {100 * r['fit']['median_abs_err']:.1f} / "
+                  f"{100 * r['fit']['worst_abs_err']:.1f} %; fitted {r['fitted']}")
+        return 0
 
     torch.set_num_threads(1)
     counts: dict = {}

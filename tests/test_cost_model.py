@@ -131,6 +131,28 @@ def test_split_profile_reads_counts_and_tolerates_tables_without_them():
                            ("low_flops", 0), ("low_bytes", 2e4), ("low_weight_bytes", 0))}
     new = split_profile(pd.DataFrame({**rows, **counts}), ["p"], None)["p"]
     assert new.edge_work.ops[0] == 10 and new.edge_work.flops[0] == 2e6 and new.mobile_work.io_bytes[1] == 100
+    assert list(new.mobile_work.gemm_outputs) == [0, 0]  # a table older than gemm_outputs: the term drops out
+    gemm = split_profile(pd.DataFrame({**rows, **counts, "mobile_gemm_outputs": 500, "edge_gemm_outputs": 7}), ["p"], None)["p"]
+    assert gemm.mobile_work.gemm_outputs[1] == 500 and gemm.edge_work.gemm_outputs[0] == 7
+
+
+def test_output_term_charges_each_gemm_output_on_a_cpu_only(tmp_path):
+    """``output_macs``: each output element of a dense convolution or matrix product costs that many
+    multiply-adds at the achieved rate, in the arithmetic of the non-low-intensity group; a profile
+    without it (every shipped one but a calibrated host) has no such term, and a GPU ignores it."""
+    host = load_device("host")
+    work = StageWork(ops=40, kernels=30, flops=2e7, bytes=2e6, weight_bytes=1e6, gemm_outputs=5e4)
+    plain = _profile(tmp_path, "rpi4")
+    withit = _profile(tmp_path, "rpi4", output_macs=80.0)
+    g = withit.compute.achieved_gflops_per_core * 1e6  # FLOP per ms
+    a, b = terms(work, 0.0, host, plain, 1), terms(work, 0.0, host, withit, 1)
+    assert b.arithmetic - a.arithmetic == pytest.approx(2 * 80.0 * 5e4 / g)
+    assert b.dispatch == a.dispatch and b.memory == a.memory == 0.0
+    eight = terms(work, 0.0, host, withit, 8)
+    assert eight.arithmetic == pytest.approx(8 * b.arithmetic)  # per sample, like the FLOPs
+    assert terms(StageWork(**{**work.__dict__, "gemm_outputs": 0.0}), 0.0, host, withit, 1).arithmetic == pytest.approx(a.arithmetic)
+    t4, t4_macs = load_device("t4"), _profile(tmp_path, "t4", output_macs=80.0)
+    assert terms(work, 0.0, host, t4_macs, 4).total == pytest.approx(terms(work, 0.0, host, t4, 4).total)
 
 
 def test_summary_names_the_dominant_term_of_each_stage():
@@ -174,3 +196,41 @@ def test_edge_server_adds_the_batch_extra():
     env.run()
     start, end, size = events[0].value
     assert size == 4 and end - start == pytest.approx(1.0 + 4 * 0.25 - 1.2)
+
+
+def test_counting_finds_the_outputs_of_matrix_products_and_dense_convolutions():
+    import torch
+
+    from sc2sim.profiling.counting import count_work
+
+    conv, lin = torch.nn.Conv2d(3, 8, 3), torch.nn.Linear(16, 5)
+    dw, up = torch.nn.Conv2d(8, 8, 3, groups=8), torch.nn.ConvTranspose2d(8, 4, 2, stride=2)
+    assert count_work(lambda: conv(torch.zeros(1, 3, 10, 10)), [conv]).gemm_outputs == 8 * 8 * 8
+    assert count_work(lambda: lin(torch.zeros(2, 16)), [lin]).gemm_outputs == 2 * 5
+    assert count_work(lambda: up(torch.zeros(1, 8, 5, 5)), [up]).gemm_outputs == 4 * 10 * 10
+    assert count_work(lambda: torch.relu(dw(torch.zeros(1, 8, 10, 10))), [dw]).gemm_outputs == 0  # depthwise: own kernel
+
+
+def test_calibrate_fits_the_output_term_and_keeps_the_copy_bandwidth():
+    """A full CPU calibration fits dispatch, efficiency and output_macs (recovered from stages that follow
+    the model exactly) and takes the memory bandwidth from the copy micro-benchmark; --quick has no
+    output term."""
+    from sc2sim.profiling import calibrate as cal
+    from sc2sim.profiling.counting import WorkCount
+    from sc2sim.profiling.microbench import RefStage
+
+    micro = {"gemm_gflops": 60.0, "dispatch_us": 2.0, "mem_gbps": 12.0, "call_overhead_ms": 0.0, "zlib_s": cal.REFERENCE_ZLIB_S}
+    works = [WorkCount(ops=40 + 30 * i, kernels=30, flops=int(2e7 * 4 ** i), bytes=int(2e6 * 2 ** i),
+                       weight_bytes=int(1e6), low_bytes=int(5e5 * 3 ** i), gemm_outputs=int(1e5 * 2.5 ** i) + 1000 * i * i)
+             for i in range(6)]
+    stages = [RefStage(f"s{i}", b, w, 1.0) for i, w in enumerate(works) for b in (1, 8)]
+    start = cal.host_profile({"micro": micro, "stages": stages}, name="fit", quick=True)["compute"]  # peak, cores
+    truth = {k: v for k, v in start.items() if k != "sources"}
+    truth.update(dispatch_us=15.0, efficiency=truth["efficiency"] * 0.7, output_macs=70.0)
+    stages = [RefStage(s.name, s.batch, s.work, float(ms)) for s, ms in zip(stages, cal.modelled_ms(truth, stages))]
+    c = cal.host_profile({"micro": micro, "stages": stages}, name="fit")["compute"]
+    assert c["output_macs"] == pytest.approx(70.0, rel=0.02) and c["dispatch_us"] == pytest.approx(15.0, rel=0.02)
+    assert c["mem_gbps"] == 12.0 and "micro-benchmark" in c["sources"]["mem_gbps"]
+    assert "fitted" in c["sources"]["output_macs"]
+    quick = cal.host_profile({"micro": micro, "stages": stages[:4]}, name="fit", quick=True)["compute"]
+    assert "output_macs" not in quick

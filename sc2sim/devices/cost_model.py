@@ -3,7 +3,8 @@
 A stage is described by what it asks of the machine, counted on the host while profiling
 (:mod:`sc2sim.profiling.counting`, per call at batch size 1): ``ops`` aten operators, ``kernels``
 data-touching operators, ``flops`` FLOPs, ``bytes`` of memory traffic of which ``weight_bytes`` are
-weights, ``io_bytes`` of input;
+weights, ``io_bytes`` of input, ``gemm_outputs`` output elements of its matrix-product-shaped
+operators (convolutions other than depthwise, matrix products);
 plus ``codec_ms``, the time of its scalar code (image and entropy coding) measured on the host.
 A device profile gives, per device and runtime, the constants below (symbols in brackets).
 
@@ -16,13 +17,21 @@ the roofline ``max(FLOPs / G, bytes / BW)`` (Williams, Waterman & Patterson, "Ro
 applied separately to the low-intensity operators (counted as ``low_*``: element-wise, pooling,
 depthwise, under 4 FLOP/byte) and to the rest, and summed: ``R(b) = roof(low) + roof(rest)``.
 Weights are read once per call, activations once per sample, so at batch b a group's traffic is
-``W + b (bytes - W)``. Scalar code runs at the device's single-thread speed s [``scalar_speed``]:
+``W + b (bytes - W)``. On a CPU each output element of a convolution or matrix product also
+costs as much as o multiply-adds at that rate [``output_macs``]: the GEMM kernel's per-output work
+(packing, accumulator set-up, the store), which a reduction of depth K spreads over its K
+multiply-adds, so such an operator runs at ``K / (K + o)`` of the achieved rate. Small convolutions
+(the 28x28 models' 16-64 channels) lose half their rate to it where ResNet-50's wide ones lose a few
+per cent; without it one rate cannot fit both (BENCHMARKS.md, compute model, session 10). The term
+joins the arithmetic of the non-low-intensity group: ``F_rest + 2 o gemm_outputs`` FLOPs. Scalar code
+runs at the device's single-thread speed s [``scalar_speed``]:
 ``codec x s_host / s_dev``. Every call also pays a fixed cost f [``overhead_ms``]. On a CPU the
 terms add (the one thread does all of them in turn)::
 
     cpu(b) = f + ops d + R(b) + b codec s_h/s_d,   R(b) = sum over both groups of max(b F / (G n), (W + b A) / BW)
 
-(n threads; the simulator runs stages single-threaded, n = 1). On a GPU the host thread only issues
+(n threads; the simulator runs stages single-threaded, n = 1; F of the rest group includes the
+output term). On a GPU the host thread only issues
 kernels (``kernels x k`` of them, each costing the host [``launch_us``]; k = ``kernels_per_op``:
 cuDNN may launch several per operator), while the device executes them asynchronously: the call
 takes the larger of the issue time and the execution time, plus the copies of the input at the
@@ -57,13 +66,17 @@ without counts (profile tables written before the counts existed) keep the older
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
 from sc2sim.devices.profile import DeviceProfile
 
-WORK_FIELDS = ("ops", "kernels", "flops", "bytes", "weight_bytes", "io_bytes", "low_flops", "low_bytes", "low_weight_bytes")
+WORK_FIELDS = ("ops", "kernels", "flops", "bytes", "weight_bytes", "io_bytes", "low_flops", "low_bytes", "low_weight_bytes",
+               "gemm_outputs")
 """Per-call counts of a stage (see :mod:`sc2sim.profiling.counting`), in this order."""
+OPTIONAL_WORK = ("gemm_outputs",)
+"""Counts added after profile tables were first written: a table without them counts 0 for them."""
 
 
 @dataclass(frozen=True)
@@ -79,11 +92,18 @@ class StageWork:
     low_flops: float | np.ndarray = 0.0
     low_bytes: float | np.ndarray = 0.0
     low_weight_bytes: float | np.ndarray = 0.0
+    gemm_outputs: float | np.ndarray = 0.0
 
     @classmethod
-    def from_mapping(cls, m: dict) -> "StageWork":
-        """From a dict (or row) holding the :data:`WORK_FIELDS`."""
-        return cls(**{k: np.asarray(m[k], dtype=np.float64) for k in WORK_FIELDS})
+    def from_columns(cls, table: Any, side: str) -> "StageWork | None":
+        """The ``side`` stage's counts (arrays over rows) from a profile table's ``{side}_ops`` ... columns;
+        None when a required count is missing or blank (a table older than the counts)."""
+        cols = {k: f"{side}_{k}" for k in WORK_FIELDS}
+        required = [c for k, c in cols.items() if k not in OPTIONAL_WORK]
+        if not set(required) <= set(table.columns) or table[required].isna().to_numpy().any():
+            return None
+        n = len(table)
+        return cls(**{k: table[c].to_numpy(np.float64) if c in table.columns else np.zeros(n) for k, c in cols.items()})
 
     def first(self) -> "StageWork":
         """The counts of the first sample (the counts do not depend on the sample)."""
@@ -180,8 +200,9 @@ def terms(work: StageWork, codec_ms: float, host: DeviceProfile, dev: DeviceProf
     low_act = max(work.low_bytes * scale - low_w, 0.0)
     high_w = max(work.weight_bytes * scale - low_w, 0.0)
     high_act = max((work.bytes - work.low_bytes) * scale - high_w, 0.0)
+    overhead = 2.0 * (c.output_macs or 0.0) * work.gemm_outputs if c.type == "cpu" else 0.0
     a1, m1 = _roofline(work.low_flops, low_w, low_act, b, gflops, c.mem_gbps)
-    a2, m2 = _roofline(max(work.flops - work.low_flops, 0.0), high_w, high_act, b, gflops, c.mem_gbps)
+    a2, m2 = _roofline(max(work.flops - work.low_flops, 0.0) + overhead, high_w, high_act, b, gflops, c.mem_gbps)
     codec = b * codec_ms * host.compute.scalar_speed / c.scalar_speed
     if c.type == "gpu":
         launch = work.kernels * (c.kernels_per_op or 1.0) * (c.launch_us or 0.0) / 1e3

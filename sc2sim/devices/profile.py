@@ -11,7 +11,9 @@ A device profile (``device_profiles/NAME.yaml``) describes one mobile device or 
     modelled, e.g. ``eager PyTorch``), ``precision`` (fp32 | tf32 | fp16: fp16 halves memory traffic),
     ``dispatch_us`` (CPU cost of dispatching one aten operator, µs), ``launch_us`` (GPU: host cost per kernel launch,
     µs), ``kernels_per_op`` (GPU kernels per counted operator), ``mem_gbps`` (achieved memory
-    bandwidth, GB/s), ``copy_gbps`` (GPU: host-to-device copy bandwidth, GB/s).
+    bandwidth, GB/s), ``copy_gbps`` (GPU: host-to-device copy bandwidth, GB/s), ``output_macs`` (CPU:
+    the per-output-element work of a convolution or matrix product, in multiply-adds at the achieved
+    rate; absent: no such term, the fitted efficiency carries it).
 ``power``
     ``active_w`` while computing, ``idle_w`` when idle (watts).
 ``radio`` (mobile devices)
@@ -50,6 +52,7 @@ TailS = number(0, 60, "s", high_hint="did you give ms?")
 TailMw = number(10, 1e5, "mW", zero_ok=True, low_hint="did you give W?")
 DispatchUs = number(0, 1e4, "µs", high_hint="did you give ns?")
 KernelsPerOp = number(0.1, 20, "kernels per counted operator")
+OutputMacs = number(0, 1e4, "multiply-adds per output element")
 Bandwidth = number(0.01, 1e5, "GB/s", high_hint="did you give MB/s or bytes/s?")
 
 
@@ -90,6 +93,7 @@ class ComputeSpec(_Sourced):
     kernels_per_op: KernelsPerOp | None = None
     mem_gbps: Bandwidth | None = None
     copy_gbps: Bandwidth | None = None
+    output_macs: OutputMacs | None = None
 
     @property
     def achieved_gflops_per_core(self) -> float:

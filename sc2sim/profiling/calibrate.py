@@ -11,11 +11,12 @@ table (:mod:`sc2sim.profiling.microbench`):
 * **reference stages**: the bundled 28x28 models and (without ``--quick``) three torchvision
   architectures at 224x224, counted and timed; the constants of the cost model
   (:mod:`sc2sim.devices.cost_model`) are then fitted to them by least squares on log time:
-  CPU: ``dispatch_us``, achieved GFLOPS (``efficiency``) and ``mem_gbps``; GPU: ``launch_us`` from
-  batch 1 and achieved GFLOPS and bandwidth from batch 32. Micro-benchmark values start the fit and
-  stay in the file's ``calibration`` block, with every reference stage's measured and fitted time;
-  the memory bandwidth, which few reference stages constrain, is held near its micro-benchmark
-  value (:data:`ANCHORED`).
+  CPU: ``dispatch_us``, achieved GFLOPS (``efficiency``) and the per-output work of convolutions and
+  matrix products (``output_macs``), with the memory bandwidth taken from the copy micro-benchmark
+  (with ``--quick``, 28x28 stages only: ``dispatch_us`` alone, no output term); GPU: ``launch_us``
+  from batch 1 and achieved GFLOPS and bandwidth from batch 32, the bandwidth held near its
+  micro-benchmark value (:data:`ANCHORED`). Micro-benchmark values start the fit and stay in the
+  file's ``calibration`` block, with every reference stage's measured and fitted time.
 
 The profile records when, where and with what it was measured (``calibration``: date, host,
 runtime, versions, load average). Power cannot be measured from inside a VM: those figures are
@@ -87,18 +88,28 @@ def modelled_ms(compute: dict[str, Any], stages: list[RefStage]) -> np.ndarray:
 ANCHORED = {"mem_gbps": 0.1}
 """Fitted constants held near their micro-benchmark value (weights of :func:`fit_log`'s ``prior``): the
 memory bandwidth binds on few reference stages, and unanchored it came out at 47, 9.4 and 11 GB/s
-in three back-to-back calibrations of this host (BENCHMARKS.md section 9), with the same fit quality."""
+in three back-to-back calibrations of this host (BENCHMARKS.md section 9), with the same fit quality.
+(A CPU calibration no longer fits it: :data:`CPU_KEYS`.)"""
+
+CPU_KEYS = ("dispatch_us", "efficiency", "output_macs")
+"""What a full CPU calibration fits; ``mem_gbps`` stays the copy micro-benchmark's (fitted alongside the
+output term it ran off to 45-83 GB/s, several times what one core copies: BENCHMARKS.md section 9)."""
+OUTPUT_MACS_START = 64.0
+"""Start value of ``output_macs`` in a fit (this host fits 40-110)."""
 
 
 def fit_constants(compute: dict[str, Any], stages: list[RefStage], keys: tuple[str, ...],
                   anchored: dict[str, float] | None = None, floors: dict[str, float] | None = None) -> dict[str, Any]:
-    """``compute`` with ``keys`` (among dispatch_us, launch_us, efficiency, mem_gbps, overhead_ms) fitted to
+    """``compute`` with ``keys`` (among dispatch_us, launch_us, efficiency, mem_gbps, overhead_ms, output_macs) fitted to
     ``stages``, those in ``anchored`` (default :data:`ANCHORED`; ``{}``: none) held near their start
     (micro-benchmark) value with those weights, those in ``floors`` kept at or above those values."""
     floors = floors or {}
     anchored = ANCHORED if anchored is None else anchored
-    names = ["dispatch_us", "launch_us", "efficiency", "mem_gbps", "overhead_ms"]
-    p0 = np.array([float(compute.get(k) or 1.0) for k in names])
+    names = ["dispatch_us", "launch_us", "efficiency", "mem_gbps", "overhead_ms", "output_macs"]
+    # a constant that is not fitted keeps its value, zero included (``or 1.0`` once turned a measured 0-ms
+    # call overhead into 1 ms in every modelled call of the fit); a fitted one needs a positive start
+    p0 = np.array([1.0 if compute.get(k) is None or (k in keys and compute[k] <= 0) else max(float(compute[k]), 1e-30)
+                   for k in names])
     target = np.array([s.ms for s in stages])
 
     def model(p: np.ndarray) -> np.ndarray:
@@ -183,7 +194,9 @@ def host_profile(meas: dict[str, Any], threads: int = 1, device: str = "cpu", na
     if gpu:
         keys = ("launch_us", "efficiency", "mem_gbps")
     else:
-        keys = ("dispatch_us",) if quick else ("dispatch_us", "efficiency", "mem_gbps")
+        keys = ("dispatch_us",) if quick else CPU_KEYS
+        if not quick:
+            compute["output_macs"] = OUTPUT_MACS_START
     # No operator dispatches faster than the micro-benchmark's tiny add: a fit that wants less has been
     # fed reference times below the arithmetic the GEMM rate allows (a busy or misreading clock).
     floors = {} if gpu else {"dispatch_us": m["dispatch_us"]}
@@ -208,6 +221,8 @@ def host_profile(meas: dict[str, Any], threads: int = 1, device: str = "cpu", na
                         f"{REFERENCE_ZLIB_S * 1e3:.2f} ms on the reference core",
         "mem_gbps": fit_src if "mem_gbps" in keys else micro_src + ": 2 x bytes / time of a large tensor copy",
     }
+    if "output_macs" in keys:
+        compute["sources"]["output_macs"] = fit_src
     if gpu:
         compute["sources"].update(launch_us=fit_src, kernels_per_op="definition: launch_us is per counted kernel",
                                   copy_gbps=micro_src + ": pinned host-to-device copy")

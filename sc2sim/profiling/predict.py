@@ -49,16 +49,18 @@ def pipeline_stages(pipeline: str, samples: int = 20, dataset: str = "fashion-mn
     """The device and edge stages of registry pipeline ``pipeline``, from a (cached) profile of
     ``samples`` samples: counts, median codec times and median host times."""
     from sc2sim.devices import WORK_FIELDS
+    from sc2sim.devices.cost_model import OPTIONAL_WORK
     from sc2sim.profiling import ensure_profile
 
     table = ensure_profile([pipeline], samples, dataset=dataset, data_dir=data_dir, progress=False, timed=samples)
     t = table[table["mobile_ms"].notna()]
     out = []
     for side, codec in (("mobile", "mobile_encode_ms"), ("edge", "edge_decode_ms")):
-        cols = {k: f"{side}_{k}" for k in WORK_FIELDS}
-        if not set(cols.values()) <= set(t.columns):
-            raise ConfigError(f"pipeline {pipeline!r}: its profile lacks stage counts ({', '.join(cols.values())})")
-        work = StageWork(**{k: float(t[c].iloc[0]) for k, c in cols.items()})
+        work = StageWork.from_columns(t, side)
+        if work is None:
+            needed = [f"{side}_{k}" for k in WORK_FIELDS if k not in OPTIONAL_WORK]
+            raise ConfigError(f"pipeline {pipeline!r}: its profile lacks stage counts ({', '.join(needed)})")
+        work = work.first()
         out.append(Stage(f"{pipeline} [{'device' if side == 'mobile' else 'edge'}]", work,
                          float(np.median(t[codec])), float(np.median(t[f"{side}_ms"]))))
     return out

@@ -24,7 +24,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from sc2sim.devices import WORK_FIELDS, DeviceProfile, StageWork, batch_extra_s, stage_cost_s
+from sc2sim.devices import DeviceProfile, StageWork, batch_extra_s, stage_cost_s
 from sc2sim.errors import ConfigError
 from sc2sim.network import (
     Capacity,
@@ -62,12 +62,6 @@ class PipelineRows:
     edge_work: StageWork | None = None
 
 
-def _stage_work(t: pd.DataFrame, side: str) -> StageWork | None:
-    """The ``side`` stage's counts from a profile table's ``{side}_ops`` ... columns (None if it has none)."""
-    cols = [f"{side}_{k}" for k in WORK_FIELDS]
-    if not set(cols) <= set(t.columns) or t[cols].isna().to_numpy().any():
-        return None
-    return StageWork(**{k: t[c].to_numpy(np.float64) for k, c in zip(WORK_FIELDS, cols)})
 
 
 def split_profile(table: pd.DataFrame, pipelines: list[str], samples: int | None, source: str = "profile") -> dict[str, PipelineRows]:
@@ -103,7 +97,7 @@ def split_profile(table: pd.DataFrame, pipelines: list[str], samples: int | None
             mobile_encode_ms=t["mobile_encode_ms"].to_numpy(np.float64),
             edge_decode_ms=t["edge_decode_ms"].to_numpy(np.float64),
             mobile_flops=t["mobile_flops"].to_numpy(np.float64), edge_flops=t["edge_flops"].to_numpy(np.float64),
-            mobile_work=_stage_work(t, "mobile"), edge_work=_stage_work(t, "edge"),
+            mobile_work=StageWork.from_columns(t, "mobile"), edge_work=StageWork.from_columns(t, "edge"),
         )
     return out
 
