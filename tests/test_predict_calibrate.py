@@ -326,6 +326,9 @@ def test_count_work_counts_attention_through_its_parts():
     per_layer = 2 * n * E * 3 * E + 2 * n * E * E + 2 * 2 * n * n * E + 2 * 2 * n * E * 64
     patches = 2 * (32 // 16) ** 2 * E * 3 * 16 * 16
     assert count_work(lambda: vit(torch.zeros(1, 3, 32, 32)), [vit]).flops == patches + 2 * per_layer + 2 * E * 10
+    from sc2sim.profiling.flops import count_flops  # the profile's FLOP column counts attention the same way
+
+    assert count_flops(lambda: vit(torch.zeros(1, 3, 32, 32))) == patches + 2 * per_layer + 2 * E * 10
 
 
 @pytest.mark.parametrize("arch, message", [

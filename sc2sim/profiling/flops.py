@@ -9,8 +9,13 @@ from torch.utils.flop_counter import FlopCounterMode
 
 
 def count_flops(fn: Callable[[], object]) -> int:
-    """FLOPs that torch's counter sees while ``fn()`` runs (under ``no_grad``); 0 for non-torch code."""
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+    """FLOPs that torch's counter sees while ``fn()`` runs (under ``no_grad``); 0 for non-torch code.
+
+    Attention is counted through its parts, with the formulas torch's registry lacks, exactly as
+    :func:`sc2sim.profiling.counting.count_work` counts it (a ViT's fused attention would count 0)."""
+    from sc2sim.profiling.counting import EXTRA_FLOPS, unfused_attention
+
+    with torch.no_grad(), unfused_attention(), FlopCounterMode(display=False, custom_mapping=EXTRA_FLOPS) as counter:
         fn()
     return int(counter.get_total_flops())
 
