@@ -14,6 +14,8 @@ with :func:`build_pipeline`.
 
 from __future__ import annotations
 
+import math
+
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar
@@ -33,11 +35,20 @@ class Param:
     check: Callable[[Any], bool] = lambda v: True
 
     def parse(self, pipeline: str, key: str, raw: str) -> Any:
-        """Convert ``raw`` to ``kind`` and check it; PipelineNameError naming the pipeline and key if bad."""
+        """Convert ``raw`` to ``kind`` and check it; PipelineNameError naming the pipeline and key if bad.
+
+        A number must be written in ASCII, an integer without a sign or leading zeros, a float finite:
+        the name is the cache key, so ``quality=050`` or a full-width ``５０`` would profile ``quality=50``
+        again under another name."""
         try:
             value = self.kind(raw)
         except ValueError:
             raise PipelineNameError(pipeline, f"{key}={raw!r} — allowed: {self.allowed}") from None
+        if self.kind is float and not math.isfinite(value):
+            raise PipelineNameError(pipeline, f"{key}={raw!r} — allowed: {self.allowed}, a finite number")
+        if not raw.isascii() or (self.kind is int and raw != str(value)):
+            raise PipelineNameError(pipeline, f"{key}={raw!r} — allowed: {self.allowed}, written as a plain ASCII "
+                                    "number" + (f" ({value})" if raw.isascii() else ""))
         if not self.check(value):
             raise PipelineNameError(pipeline, f"{key}={raw!r} — allowed: {self.allowed}")
         return value
