@@ -157,8 +157,10 @@ def predict(
     """Modelled time of an architecture or a pipeline's stages on devices, with the terms broken down.
 
     Terms (ms): fixed per call, dispatch (CPU: operators x per-operator cost), launch (GPU: kernels
-    x launch cost, overlapping the roofline), arithmetic and memory (the roofline: the larger counts),
-    codec (scalar code, scaled by scalar speed), copy (GPU input copy). The model and its sources:
+    x launch cost, overlapping the roofline), arithmetic and memory (the roofline: the larger counts;
+    on a CPU whose profile has output_macs, arithmetic includes the per-output work of convolutions
+    and matrix products), codec (scalar code, scaled by scalar speed), copy (GPU input copy). The
+    model and its sources:
     sc2sim/devices/cost_model.py; its validation: BENCHMARKS.md (compute model).
     """
     from sc2sim.profiling.predict import pipeline_stages
