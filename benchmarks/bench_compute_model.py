@@ -78,7 +78,7 @@ def holdout_fit(m: dict, fit: list[RefStage], held: list[RefStage]) -> dict:
     for part, stages in (("fit", fit), ("held-out", held)):
         for s, pred in zip(stages, modelled_ms(compute, stages)):
             rows.append({"stage": s.name, "batch": s.batch, "part": part, "ops": s.work.ops, "flops": s.work.flops,
-                         "bytes": s.work.bytes, "gemm_outputs": s.work.gemm_outputs, "measured_ms": round(s.ms, 4),
+                         "bytes": s.work.bytes, "conv_outputs": s.work.conv_outputs, "measured_ms": round(s.ms, 4),
                          "predicted_ms": round(float(pred), 4), "error": round(float(pred / s.ms - 1), 4)})
     held_err = [r["error"] for r in rows if r["part"] == "held-out"]
     return {"micro": {k: round(float(v), 4) for k, v in m.items()},

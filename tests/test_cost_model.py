@@ -131,17 +131,17 @@ def test_split_profile_reads_counts_and_tolerates_tables_without_them():
                            ("low_flops", 0), ("low_bytes", 2e4), ("low_weight_bytes", 0))}
     new = split_profile(pd.DataFrame({**rows, **counts}), ["p"], None)["p"]
     assert new.edge_work.ops[0] == 10 and new.edge_work.flops[0] == 2e6 and new.mobile_work.io_bytes[1] == 100
-    assert list(new.mobile_work.gemm_outputs) == [0, 0]  # a table older than gemm_outputs: the term drops out
-    gemm = split_profile(pd.DataFrame({**rows, **counts, "mobile_gemm_outputs": 500, "edge_gemm_outputs": 7}), ["p"], None)["p"]
-    assert gemm.mobile_work.gemm_outputs[1] == 500 and gemm.edge_work.gemm_outputs[0] == 7
+    assert list(new.mobile_work.conv_outputs) == [0, 0]  # a table older than conv_outputs: the term drops out
+    gemm = split_profile(pd.DataFrame({**rows, **counts, "mobile_conv_outputs": 500, "edge_conv_outputs": 7}), ["p"], None)["p"]
+    assert gemm.mobile_work.conv_outputs[1] == 500 and gemm.edge_work.conv_outputs[0] == 7
 
 
 def test_output_term_charges_each_gemm_output_on_a_cpu_only(tmp_path):
-    """``output_macs``: each output element of a dense convolution or matrix product costs that many
+    """``output_macs``: each output element of a dense convolution with a kernel over 1x1 costs that many
     multiply-adds at the achieved rate, in the arithmetic of the non-low-intensity group; a profile
     without it (every shipped one but a calibrated host) has no such term, and a GPU ignores it."""
     host = load_device("host")
-    work = StageWork(ops=40, kernels=30, flops=2e7, bytes=2e6, weight_bytes=1e6, gemm_outputs=5e4)
+    work = StageWork(ops=40, kernels=30, flops=2e7, bytes=2e6, weight_bytes=1e6, conv_outputs=5e4)
     plain = _profile(tmp_path, "rpi4")
     withit = _profile(tmp_path, "rpi4", output_macs=80.0)
     g = withit.compute.achieved_gflops_per_core * 1e6  # FLOP per ms
@@ -150,7 +150,7 @@ def test_output_term_charges_each_gemm_output_on_a_cpu_only(tmp_path):
     assert b.dispatch == a.dispatch and b.memory == a.memory == 0.0
     eight = terms(work, 0.0, host, withit, 8)
     assert eight.arithmetic == pytest.approx(8 * b.arithmetic)  # per sample, like the FLOPs
-    assert terms(StageWork(**{**work.__dict__, "gemm_outputs": 0.0}), 0.0, host, withit, 1).arithmetic == pytest.approx(a.arithmetic)
+    assert terms(StageWork(**{**work.__dict__, "conv_outputs": 0.0}), 0.0, host, withit, 1).arithmetic == pytest.approx(a.arithmetic)
     t4, t4_macs = load_device("t4"), _profile(tmp_path, "t4", output_macs=80.0)
     assert terms(work, 0.0, host, t4_macs, 4).total == pytest.approx(terms(work, 0.0, host, t4, 4).total)
 
@@ -198,17 +198,18 @@ def test_edge_server_adds_the_batch_extra():
     assert size == 4 and end - start == pytest.approx(1.0 + 4 * 0.25 - 1.2)
 
 
-def test_counting_finds_the_outputs_of_matrix_products_and_dense_convolutions():
+def test_counting_finds_the_outputs_of_dense_convolutions_with_kernels_over_1x1():
     import torch
 
     from sc2sim.profiling.counting import count_work
 
     conv, lin = torch.nn.Conv2d(3, 8, 3), torch.nn.Linear(16, 5)
-    dw, up = torch.nn.Conv2d(8, 8, 3, groups=8), torch.nn.ConvTranspose2d(8, 4, 2, stride=2)
-    assert count_work(lambda: conv(torch.zeros(1, 3, 10, 10)), [conv]).gemm_outputs == 8 * 8 * 8
-    assert count_work(lambda: lin(torch.zeros(2, 16)), [lin]).gemm_outputs == 2 * 5
-    assert count_work(lambda: up(torch.zeros(1, 8, 5, 5)), [up]).gemm_outputs == 4 * 10 * 10
-    assert count_work(lambda: torch.relu(dw(torch.zeros(1, 8, 10, 10))), [dw]).gemm_outputs == 0  # depthwise: own kernel
+    dw, up, pw = torch.nn.Conv2d(8, 8, 3, groups=8), torch.nn.ConvTranspose2d(8, 4, 2, stride=2), torch.nn.Conv2d(8, 4, 1)
+    assert count_work(lambda: conv(torch.zeros(1, 3, 10, 10)), [conv]).conv_outputs == 8 * 8 * 8
+    assert count_work(lambda: up(torch.zeros(1, 8, 5, 5)), [up]).conv_outputs == 4 * 10 * 10
+    assert count_work(lambda: torch.relu(dw(torch.zeros(1, 8, 10, 10))), [dw]).conv_outputs == 0  # depthwise: own kernel
+    assert count_work(lambda: pw(torch.zeros(1, 8, 10, 10)), [pw]).conv_outputs == 0  # 1x1: a plain GEMM
+    assert count_work(lambda: lin(torch.zeros(2, 16)), [lin]).conv_outputs == 0
 
 
 def test_calibrate_fits_the_output_term_and_keeps_the_copy_bandwidth():
@@ -221,7 +222,7 @@ def test_calibrate_fits_the_output_term_and_keeps_the_copy_bandwidth():
 
     micro = {"gemm_gflops": 60.0, "dispatch_us": 2.0, "mem_gbps": 12.0, "call_overhead_ms": 0.0, "zlib_s": cal.REFERENCE_ZLIB_S}
     works = [WorkCount(ops=40 + 30 * i, kernels=30, flops=int(2e7 * 4 ** i), bytes=int(2e6 * 2 ** i),
-                       weight_bytes=int(1e6), low_bytes=int(5e5 * 3 ** i), gemm_outputs=int(1e5 * 2.5 ** i) + 1000 * i * i)
+                       weight_bytes=int(1e6), low_bytes=int(5e5 * 3 ** i), conv_outputs=int(1e5 * 2.5 ** i) + 1000 * i * i)
              for i in range(6)]
     stages = [RefStage(f"s{i}", b, w, 1.0) for i, w in enumerate(works) for b in (1, 8)]
     start = cal.host_profile({"micro": micro, "stages": stages}, name="fit", quick=True)["compute"]  # peak, cores

@@ -158,8 +158,8 @@ def predict(
 
     Terms (ms): fixed per call, dispatch (CPU: operators x per-operator cost), launch (GPU: kernels
     x launch cost, overlapping the roofline), arithmetic and memory (the roofline: the larger counts;
-    on a CPU whose profile has output_macs, arithmetic includes the per-output work of convolutions
-    and matrix products), codec (scalar code, scaled by scalar speed), copy (GPU input copy). The
+    on a CPU whose profile has output_macs, arithmetic includes the per-output work of dense convolutions
+    with kernels larger than 1x1), codec (scalar code, scaled by scalar speed), copy (GPU input copy). The
     model and its sources:
     sc2sim/devices/cost_model.py; its validation: BENCHMARKS.md (compute model).
     """

@@ -3,8 +3,8 @@
 A stage is described by what it asks of the machine, counted on the host while profiling
 (:mod:`sc2sim.profiling.counting`, per call at batch size 1): ``ops`` aten operators, ``kernels``
 data-touching operators, ``flops`` FLOPs, ``bytes`` of memory traffic of which ``weight_bytes`` are
-weights, ``io_bytes`` of input, ``gemm_outputs`` output elements of its matrix-product-shaped
-operators (convolutions other than depthwise, matrix products);
+weights, ``io_bytes`` of input, ``conv_outputs`` output elements of its dense convolutions
+with kernels larger than 1x1;
 plus ``codec_ms``, the time of its scalar code (image and entropy coding) measured on the host.
 A device profile gives, per device and runtime, the constants below (symbols in brackets).
 
@@ -17,14 +17,15 @@ the roofline ``max(FLOPs / G, bytes / BW)`` (Williams, Waterman & Patterson, "Ro
 applied separately to the low-intensity operators (counted as ``low_*``: element-wise, pooling,
 depthwise, under 4 FLOP/byte) and to the rest, and summed: ``R(b) = roof(low) + roof(rest)``.
 Weights are read once per call, activations once per sample, so at batch b a group's traffic is
-``W + b (bytes - W)``. On a CPU each output element of a convolution or matrix product also
-costs as much as o multiply-adds at that rate [``output_macs``]: the GEMM kernel's per-output work
-(packing, accumulator set-up, the store), which a reduction of depth K spreads over its K
-multiply-adds, so such an operator runs at ``K / (K + o)`` of the achieved rate. Small convolutions
-(the 28x28 models' 16-64 channels) lose half their rate to it where ResNet-50's wide ones lose a few
-per cent; without it one rate cannot fit both (BENCHMARKS.md, compute model, session 10). The term
-joins the arithmetic of the non-low-intensity group: ``F_rest + 2 o gemm_outputs`` FLOPs. Scalar code
-runs at the device's single-thread speed s [``scalar_speed``]:
+``W + b (bytes - W)``. On a CPU each output element of a dense convolution with a kernel larger
+than 1x1 also costs as much as o multiply-adds at that rate [``output_macs``]: work per output
+(the patches such a convolution gathers, the accumulators, the store) that a reduction of depth K
+spreads over its K multiply-adds, so such an operator runs at ``K / (K + o)`` of the achieved rate.
+The 28x28 models' 3x3 convolutions (K = 144-576) lose about a third of their rate to it where
+ResNet-50's (K up to 4,608) lose a few per cent; 1x1 convolutions and matrix products, plain GEMMs
+over the activations, are not charged. Without the term one rate could not fit both ends (BENCHMARKS.md,
+compute model, session 10). It joins the arithmetic of the non-low-intensity group: ``F_rest + 2 o
+conv_outputs`` FLOPs. Scalar code runs at the device's single-thread speed s [``scalar_speed``]:
 ``codec x s_host / s_dev``. Every call also pays a fixed cost f [``overhead_ms``]. On a CPU the
 terms add (the one thread does all of them in turn)::
 
@@ -73,9 +74,9 @@ import numpy as np
 from sc2sim.devices.profile import DeviceProfile
 
 WORK_FIELDS = ("ops", "kernels", "flops", "bytes", "weight_bytes", "io_bytes", "low_flops", "low_bytes", "low_weight_bytes",
-               "gemm_outputs")
+               "conv_outputs")
 """Per-call counts of a stage (see :mod:`sc2sim.profiling.counting`), in this order."""
-OPTIONAL_WORK = ("gemm_outputs",)
+OPTIONAL_WORK = ("conv_outputs",)
 """Counts added after profile tables were first written: a table without them counts 0 for them."""
 
 
@@ -92,7 +93,7 @@ class StageWork:
     low_flops: float | np.ndarray = 0.0
     low_bytes: float | np.ndarray = 0.0
     low_weight_bytes: float | np.ndarray = 0.0
-    gemm_outputs: float | np.ndarray = 0.0
+    conv_outputs: float | np.ndarray = 0.0
 
     @classmethod
     def from_columns(cls, table: Any, side: str) -> "StageWork | None":
@@ -200,7 +201,7 @@ def terms(work: StageWork, codec_ms: float, host: DeviceProfile, dev: DeviceProf
     low_act = max(work.low_bytes * scale - low_w, 0.0)
     high_w = max(work.weight_bytes * scale - low_w, 0.0)
     high_act = max((work.bytes - work.low_bytes) * scale - high_w, 0.0)
-    overhead = 2.0 * (c.output_macs or 0.0) * work.gemm_outputs if c.type == "cpu" else 0.0
+    overhead = 2.0 * (c.output_macs or 0.0) * work.conv_outputs if c.type == "cpu" else 0.0
     a1, m1 = _roofline(work.low_flops, low_w, low_act, b, gflops, c.mem_gbps)
     a2, m2 = _roofline(max(work.flops - work.low_flops, 0.0) + overhead, high_w, high_act, b, gflops, c.mem_gbps)
     codec = b * codec_ms * host.compute.scalar_speed / c.scalar_speed

@@ -12,7 +12,7 @@ A device profile (``device_profiles/NAME.yaml``) describes one mobile device or 
     ``dispatch_us`` (CPU cost of dispatching one aten operator, µs), ``launch_us`` (GPU: host cost per kernel launch,
     µs), ``kernels_per_op`` (GPU kernels per counted operator), ``mem_gbps`` (achieved memory
     bandwidth, GB/s), ``copy_gbps`` (GPU: host-to-device copy bandwidth, GB/s), ``output_macs`` (CPU:
-    the per-output-element work of a convolution or matrix product, in multiply-adds at the achieved
+    the per-output-element work of a dense convolution with a kernel larger than 1x1, in multiply-adds at the achieved
     rate; absent: no such term, the fitted efficiency carries it).
 ``power``
     ``active_w`` while computing, ``idle_w`` when idle (watts).

@@ -11,8 +11,8 @@ table (:mod:`sc2sim.profiling.microbench`):
 * **reference stages**: the bundled 28x28 models and (without ``--quick``) three torchvision
   architectures at 224x224, counted and timed; the constants of the cost model
   (:mod:`sc2sim.devices.cost_model`) are then fitted to them by least squares on log time:
-  CPU: ``dispatch_us``, achieved GFLOPS (``efficiency``) and the per-output work of convolutions and
-  matrix products (``output_macs``), with the memory bandwidth taken from the copy micro-benchmark
+  CPU: ``dispatch_us``, achieved GFLOPS (``efficiency``) and the per-output work of dense k x k
+  convolutions (``output_macs``), with the memory bandwidth taken from the copy micro-benchmark
   (with ``--quick``, 28x28 stages only: ``dispatch_us`` alone, no output term); GPU: ``launch_us``
   from batch 1 and achieved GFLOPS and bandwidth from batch 32, the bandwidth held near its
   micro-benchmark value (:data:`ANCHORED`). Micro-benchmark values start the fit and stay in the

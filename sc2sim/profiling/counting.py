@@ -33,10 +33,11 @@ and records, per call:
     :data:`LOW_INTENSITY` FLOPs per byte: element-wise, pooling, normalisation, depthwise
     convolutions, matrix-vector products), so the cost model can apply the roofline to the
     memory-bound and the compute-bound operators separately;
-``gemm_outputs``
-    output elements of the operators a CPU runs as matrix products (:data:`GEMM_OPS`, and
-    convolutions with ``groups == 1``, transposed or not): the cost model's per-output term
-    (``output_macs``). Grouped and depthwise convolutions have kernels of their own and do not count.
+``conv_outputs``
+    output elements of dense convolutions (``groups == 1``, transposed or not) whose kernel is larger
+    than 1x1: the cost model's per-output term (``output_macs``). A 1x1 convolution is a plain matrix
+    product of the activations and, like ``nn.Linear``, does not count; grouped and depthwise
+    convolutions have kernels of their own.
 
 Non-torch code (image codecs, entropy coders written in C) counts nothing: it is timed as codec time.
 """
@@ -62,9 +63,6 @@ NO_KERNEL = frozenset({
 LOW_INTENSITY = 4.0
 """FLOPs per byte below which an operator counts as low-intensity (memory-type): below the machine
 balance of every device profiled here (CPUs about 5-10, GPUs 20-100 FLOP/byte)."""
-
-GEMM_OPS = frozenset({"mm", "addmm", "bmm", "baddbmm"})
-"""Matrix products as dispatched (``nn.Linear`` and ``matmul`` arrive as these)."""
 
 
 def _sdpa_flops(query_shape: tuple, key_shape: tuple, value_shape: tuple, *args: Any, out_shape: Any = None,
@@ -118,7 +116,7 @@ class WorkCount:
     low_flops: int = 0
     low_bytes: int = 0
     low_weight_bytes: int = 0
-    gemm_outputs: int = 0
+    conv_outputs: int = 0
 
     def as_dict(self) -> dict[str, int]:
         """The counts as a plain dict."""
@@ -183,8 +181,8 @@ class _Counter(TorchDispatchMode):
         n["flops"] += flops
         n["bytes"] += size
         n["weight_bytes"] += weight
-        if name in GEMM_OPS or (name == "convolution" and args[8] == 1):  # convolution(..., groups)
-            n["gemm_outputs"] += sum(t.numel() for t in outputs)
+        if name == "convolution" and args[8] == 1 and args[1].shape[2:].numel() > 1:  # (input, weight, ..., groups)
+            n["conv_outputs"] += sum(t.numel() for t in outputs)
         if flops < LOW_INTENSITY * size:
             n["low_flops"] += flops
             n["low_bytes"] += size

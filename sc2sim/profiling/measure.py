@@ -19,7 +19,7 @@ Profiling is two passes over the test samples, for all the pipelines being profi
    batches first fill the gate's waits for the host's fast state (in the timing thread).
 
 The compute parts of both stages are also counted once (:func:`sc2sim.profiling.counting.count_work`):
-``{mobile,edge}_{ops,kernels,bytes,weight_bytes,io_bytes,low_flops,low_bytes,low_weight_bytes,gemm_outputs}``, what the device cost model
+``{mobile,edge}_{ops,kernels,bytes,weight_bytes,io_bytes,low_flops,low_bytes,low_weight_bytes,conv_outputs}``, what the device cost model
 (:mod:`sc2sim.devices.cost_model`) needs besides FLOPs and codec time.
 
 Batched and batch-1 convolutions may round the last float bit differently, so a pipeline that sends
@@ -51,7 +51,7 @@ COLUMNS = ["pipeline", "strategy", "sample", "label", "pred", "correct", "payloa
            "mobile_encode_ms", "edge_decode_ms", "mobile_flops", "edge_flops", "mobile_params", "edge_params",
            "batch1_payload_bytes", "batch1_pred"]
 WORK_COUNTS = ("ops", "kernels", "bytes", "weight_bytes", "io_bytes", "low_flops", "low_bytes", "low_weight_bytes",
-               "gemm_outputs")
+               "conv_outputs")
 """Per-stage counts stored as ``mobile_<name>`` / ``edge_<name>`` columns (FLOPs are ``*_flops``)."""
 COUNT_COLUMNS = [f"{side}_{c}" for side in ("mobile", "edge") for c in WORK_COUNTS]
 
