@@ -9,7 +9,7 @@ table (:mod:`sc2sim.profiling.microbench`):
   zlib workload against :data:`REFERENCE_ZLIB_S` on the reference core); on a GPU also the pinned
   host-to-device copy bandwidth;
 * **reference stages**: the bundled 28x28 models and (without ``--quick``) three torchvision
-  architectures at 224x224, counted and timed; the constants of the cost model
+  architectures at 224x224, counted and timed (a CPU at batch 1 and 8, a GPU at 1 and 32); the constants of the cost model
   (:mod:`sc2sim.devices.cost_model`) are then fitted to them by least squares on log time:
   CPU: ``dispatch_us``, achieved GFLOPS (``efficiency``) and the per-output work of dense k x k
   convolutions (``output_macs``), with the memory bandwidth taken from the copy micro-benchmark
@@ -128,7 +128,9 @@ def measure(device: str = "cpu", repeats: int = 5, quick: bool = False) -> dict[
     """Micro-benchmarks, scalar speed and reference stages of this machine (see the module docstring)."""
     m = micro(device, repeats, quick)
     m["zlib_s"] = zlib_s(repeats)
-    batches = (1,) if device == "cpu" else (1, 32)
+    # a CPU's reference stages at batch 1 and 8: output_macs, dispatch and the GEMM rate trade against each
+    # other at batch 1 alone (three calibrations fitted 7, 75 and 163 multiply-adds)
+    batches = ((1,) if quick else (1, 8)) if device == "cpu" else (1, 32)
     passes = 1 if quick else 2  # two interleaved passes: a slow spell of the host lands on one of them
     return {"micro": m, "stages": reference_stages(device, quick, batches, max(2, repeats // 2), passes)}
 
