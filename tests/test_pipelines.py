@@ -43,6 +43,8 @@ def test_classifier_parameter_is_model_everywhere_with_arch_as_alias():
     ("offload:jpeg?quality=５０", "plain ASCII number"),
     ("split:sc2?beta=inf", "a finite number"),
     ("split:sc2?beta=nan", "a finite number"),
+    ("offload:jpeg?model=resnt50&weights=none", "did you mean resnet50"),  # a named value suggests close names
+    ("offload:png?model=teachr", "did you mean teacher?"),
 ])
 def test_bad_names_raise_config_error_naming_allowed(bad, needle):
     with pytest.raises(ConfigError, match=re.escape(needle)):

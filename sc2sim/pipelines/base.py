@@ -14,11 +14,12 @@ with :func:`build_pipeline`.
 
 from __future__ import annotations
 
+import difflib
 import math
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
 
@@ -33,6 +34,7 @@ class Param:
     default: Any
     allowed: str
     check: Callable[[Any], bool] = lambda v: True
+    names: Callable[[], Sequence[str]] | None = None  # the valid values, when they are names: errors suggest close ones
 
     def parse(self, pipeline: str, key: str, raw: str) -> Any:
         """Convert ``raw`` to ``kind`` and check it; PipelineNameError naming the pipeline and key if bad.
@@ -50,7 +52,9 @@ class Param:
             raise PipelineNameError(pipeline, f"{key}={raw!r} — allowed: {self.allowed}, written as a plain ASCII "
                                     "number" + (f" ({value})" if raw.isascii() else ""))
         if not self.check(value):
-            raise PipelineNameError(pipeline, f"{key}={raw!r} — allowed: {self.allowed}")
+            close = difflib.get_close_matches(raw.strip().lower(), self.names(), 3, 0.6) if self.names else []
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            raise PipelineNameError(pipeline, f"{key}={raw!r} — allowed: {self.allowed}{hint}")
         return value
 
 

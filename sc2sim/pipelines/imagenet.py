@@ -34,10 +34,15 @@ from sc2sim.pipelines.torch_util import weights_tag
 BUNDLED_CLASSIFIERS = ("teacher", "light")
 
 
-def _is_classifier(v: str) -> bool:
+def _classifiers() -> list[str]:
+    """Every value ``model=`` takes: the bundled classifiers and torchvision's classification builders."""
     from sc2sim.models.imagenet import torchvision_archs
 
-    return v in BUNDLED_CLASSIFIERS or v in torchvision_archs()
+    return [*BUNDLED_CLASSIFIERS, *torchvision_archs()]
+
+
+def _is_classifier(v: str) -> bool:
+    return v in _classifiers()
 
 
 WEIGHTS = Param(str, "", "a state_dict file (PATH, torch.load weights_only) or none (architecture only: times and "
@@ -48,7 +53,7 @@ CARD_PARAMS = {
     "point": Param(int, -1, "0-based index of the card's point (with weights=none)", lambda v: v >= -1),
 }
 ANY_MODEL = Param(str, "teacher", "a bundled classifier (teacher, light) or a torchvision architecture "
-                  "(resnet18, resnet50, mobilenet_v3_large, ...; with &weights=PATH|none)", _is_classifier)
+                  "(resnet18, resnet50, mobilenet_v3_large, ...; with &weights=PATH|none)", _is_classifier, _classifiers)
 EDGE_MODEL_PARAMS = {"model": ANY_MODEL, "weights": WEIGHTS, **CARD_PARAMS}
 
 
@@ -126,7 +131,8 @@ class LocalTorchvision(LocalPipeline):
     """
 
     strategy = "local"
-    PARAMS = {"model": Param(str, "resnet50", "a torchvision classification architecture (resnet18, resnet50, ...)", _is_classifier),
+    PARAMS = {"model": Param(str, "resnet50", "a torchvision classification architecture (resnet18, resnet50, ...)", _is_classifier,
+                             _classifiers),
               "weights": WEIGHTS, **CARD_PARAMS}
     HEADER = "none: the predicted class index, one unsigned byte (two, little-endian, above 256 classes)"
     DOC = ("A torchvision classifier run whole on the device (weights=PATH: a state_dict; weights=none: "
