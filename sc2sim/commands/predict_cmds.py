@@ -40,19 +40,14 @@ ARCH_SIZE = 224
 the one its builder is made for)."""
 
 
-def classifier_names() -> list[str]:
-    """torchvision's classification architectures (``torchvision.models.list_models(module=torchvision.models)``)."""
-    import torchvision
-
-    return sorted(torchvision.models.list_models(module=torchvision.models))
-
-
 def check_arch(arch: str) -> str:
     """``arch`` when it names a torchvision classification architecture; else a one-line ConfigError
     that says which kind of model it is (detection, segmentation, ...) or suggests close names."""
     import torchvision
 
-    names = classifier_names()
+    from sc2sim.models.imagenet import torchvision_archs
+
+    names = torchvision_archs()
     if arch in names:
         return arch
     kind = next((word for mod, word in OTHER_TASKS

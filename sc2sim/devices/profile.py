@@ -124,6 +124,10 @@ class RadioTech(_Strict):
     tail_mw: TailMw
 
 
+RADIOS = ("wifi", "lte", "3g")
+"""Radio technologies with a power model (a scenario's ``network.radio``; a profile's ``radio`` keys)."""
+
+
 class RadioSpec(_Sourced):
     """Radio power models by technology; ``sources`` is keyed by technology."""
 
@@ -150,10 +154,17 @@ class DeviceProfile(_Strict):
             raise ValueError("a mobile device needs a radio block (wifi/lte/3g power models)")
         return self
 
+    @property
+    def radios(self) -> tuple[str, ...]:
+        """The radio technologies (of :data:`RADIOS`) this profile has a power model for."""
+        return tuple(t for t in RADIOS if self._radio(t) is not None)
+
+    def _radio(self, tech: str) -> RadioTech | None:
+        return getattr(self.radio, "three_g" if tech == "3g" else tech, None) if self.radio else None
+
     def radio_model(self, tech: str) -> RadioTech:
         """The radio model for ``tech`` (wifi | lte | 3g); ConfigError if the profile lacks it."""
-        attr = "three_g" if tech == "3g" else tech
-        model = getattr(self.radio, attr, None) if self.radio else None
+        model = self._radio(tech)
         if model is None:
             raise ConfigError(f"device profile {self.name}: radio.{tech}: missing — this scenario's network.radio needs it")
         return model

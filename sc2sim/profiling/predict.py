@@ -35,7 +35,9 @@ def arch_stage(arch: str, size: int = 224) -> Stage:
 
     from sc2sim.profiling.counting import count_work
 
-    names = sorted(n for n in torchvision.models.list_models(module=torchvision.models))
+    from sc2sim.models.imagenet import torchvision_archs
+
+    names = torchvision_archs()
     if arch not in names:
         raise ConfigError(f"--arch: {arch!r} — not a torchvision classification architecture; allowed: {', '.join(names)}")
     model = torchvision.models.get_model(arch, weights=None).eval()

@@ -1,4 +1,4 @@
-"""Scenario YAML: the pydantic schema and loading (YAML parsing and error lines: sc2sim.config).
+"""The scenario schema (pydantic): every field, its unit, its range and the checks within one file.
 
 A scenario says what to simulate (DESIGN section 4). Any field marked *sweepable* takes either one
 value or a list; lists make a sweep over the cross product of all lists, expanded by
@@ -15,16 +15,13 @@ that names its unit; the whole sweep is bounded too (:data:`MAX_POINTS`, :data:`
 
 from __future__ import annotations
 
-import difflib
 import unicodedata
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from sc2sim.config import fmt_bound, locate, number, show_value, validate_mapping
-from sc2sim.readers import load_yaml
-from sc2sim.errors import ConfigError
+from sc2sim.config import fmt_bound, number, show_value
+from sc2sim.devices.profile import RADIOS
 from sc2sim.naming import PipelineNameError, PipelineSpec
 from sc2sim.network.transport import HEADER_BYTES, INIT_CWND, MSS_BYTES, RTO_MIN_MS
 from sc2sim.runs.decision import Objective
@@ -36,8 +33,6 @@ def _listify(v: Any) -> Any:
     return v if isinstance(v, list) else [v]
 
 
-RADIOS = ("wifi", "lte", "3g")
-"""Radio power models a scenario may pick (``network.radio``); a mobile device's profile holds each it supports."""
 MAX_SWEEP_VALUES = 10_000
 """Most values one sweepable field may list."""
 MAX_POINTS = 10_000
@@ -336,77 +331,3 @@ def _sweep_points(model: BaseModel) -> int:
         elif isinstance(v, list) and name != "pipelines":
             n *= max(1, len(v))
     return n
-
-
-# ---------------------------------------------------------------------------------------- loading
-
-
-def parse_scenario(raw: Any, source: str | Path = "<scenario>", options: dict[str, str] | None = None) -> Scenario:
-    """Validate an already-parsed scenario mapping; ``source`` names the file in errors, ``options``
-    the command-line options that supplied fields (field path -> option, see :func:`sc2sim.config.locate`)."""
-    src = Path(source)
-    sc = validate_mapping(raw, Scenario, src, "a mapping of scenario keys (name, pipelines, network, ...)", options)
-    sc._source_dir = str(src.parent)
-    sc._source = str(src)
-    if sc.policy.kind == "adaptive" and sc.workload.deadline_ms is None:
-        raise ConfigError(f"{src}: policy: 'adaptive' — needs workload.deadline_ms (it picks the most accurate "
-                          "pipeline predicted to meet the deadline)")
-    _check_references(sc, src, options)
-    return sc
-
-
-def load_scenario(path: str | Path) -> Scenario:
-    """Load and validate a scenario file: schema, device names, trace files."""
-    return parse_scenario(load_yaml(path), path)
-
-
-def _check_references(sc: Scenario, src: Path, options: dict[str, str] | None = None) -> None:
-    from sc2sim.devices import available_devices
-
-    devices = available_devices()
-    for role in ("mobile", "edge"):
-        names = getattr(sc, role)
-        allowed = sorted(n for n, roles in devices.items() if role in roles)
-        for i, name in enumerate(names):
-            if name not in allowed:
-                where = f"{role}[{i}]" if len(names) > 1 else role
-                hint = difflib.get_close_matches(name, allowed, n=1)
-                raise ConfigError(f"{locate(src, where, options)}: {name!r} — allowed {role} devices: {', '.join(allowed)}"
-                                  + (f" (did you mean {hint[0]!r}?)" if hint else ""))
-    _check_radios(sc, src, options)
-    up = sc.network.uplink
-    if up.trace is not None:
-        p = Path(sc._source_dir) / up.trace
-        try:
-            missing = not p.exists() and not p.is_symlink()
-        except OSError:  # e.g. a name too long: the reader says why
-            missing = False
-        if missing:
-            raise ConfigError(f"{src}: network.uplink.trace: {up.trace!r} — no such file (looked for {p})")
-        from sc2sim.network import read_mahimahi
-
-        read_mahimahi(p)  # a folder, a FIFO or a bad line: one line naming the trace file
-
-
-def _check_radios(sc: Scenario, src: Path, options: dict[str, str] | None = None) -> None:
-    """Every mobile device's profile has a power model for every ``network.radio`` the scenario sweeps."""
-    from sc2sim.devices import device_files, load_device
-
-    radios = sc.network.radio
-    for name in sc.mobile:
-        prof = load_device(name)
-        have = [t for t in RADIOS if _has_radio(prof, t)]
-        for i, tech in enumerate(radios):
-            if tech not in have:
-                where = f"network.radio[{i}]" if len(radios) > 1 else "network.radio"
-                raise ConfigError(f"{locate(src, where, options)}: {tech!r} — mobile device {name!r} "
-                                  f"({device_files()[name]}) has radio models for {', '.join(have) or 'none'}")
-
-
-def _has_radio(prof: Any, tech: str) -> bool:
-    """Whether device profile ``prof`` has a radio power model for ``tech``."""
-    try:
-        prof.radio_model(tech)
-    except ConfigError:
-        return False
-    return True
