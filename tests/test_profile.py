@@ -125,3 +125,36 @@ def test_idle_gap_is_its_own_cache_entry_and_recorded(tmp_path, monkeypatch):
     idle = ensure_profile(["local:light"], 4, repeats=2, progress=False, idle_gap_ms=5)
     assert idle.attrs["sc2sim"]["idle_gap_ms"] == 5 and back_to_back.attrs["sc2sim"]["idle_gap_ms"] == 0
     assert len(list(tmp_path.glob("*.parquet"))) == 2 and idle["mobile_ms"].notna().all()
+
+
+def test_pipelines_timed_in_separate_runs_get_one_line(tmp_path, monkeypatch, capsys):
+    """Stage times from separate timing runs differ by the host's drift between them (BENCHMARKS.md
+    section 9): a table that mixes runs says so once, naming which pipeline came from which run."""
+    monkeypatch.setenv("SC2SIM_CACHE", str(tmp_path / "a"))
+    names = ["local:light", "offload:png"]
+    ensure_profile(names[:1], 8, repeats=1, progress=False, timed=4)
+    assert "separate timing runs" not in capsys.readouterr().err
+    mixed = ensure_profile(names, 8, repeats=1, progress=False, timed=4)
+    err = capsys.readouterr().err
+    assert "2 separate timing runs (offload:png now; local:light earlier (cached))" in err and "--no-cache" in err
+    runs = {n: mixed.attrs["sc2sim"]["timing"][n]["run"] for n in names}
+    assert len(set(runs.values())) == 2 and all(len(r) == 12 for r in runs.values())
+    ensure_profile(names, 8, repeats=1, progress=False, timed=4)  # both cached now, still from two runs
+    assert "2 separate timing runs (local:light earlier (cached); offload:png earlier (cached))" in capsys.readouterr().err
+    monkeypatch.setenv("SC2SIM_CACHE", str(tmp_path / "b"))
+    together = ensure_profile(names, 8, repeats=1, progress=False, timed=4)
+    assert "separate timing runs" not in capsys.readouterr().err
+    assert len({together.attrs["sc2sim"]["timing"][n]["run"] for n in names}) == 1
+    ensure_profile(names, 8, repeats=1, progress=False, timed=4)  # all cached from one run: no note either
+    assert "separate timing runs" not in capsys.readouterr().err
+
+
+def test_mixed_runs_note_groups_pipelines_by_run():
+    from sc2sim.profiling.timing import NOW, mixed_runs_note
+
+    assert mixed_runs_note({"a": NOW, "b": NOW}) is None and mixed_runs_note({"a": "r1", "b": "r1"}) is None
+    assert mixed_runs_note({"a": None, "b": None}) is None  # entries from before run ids: cannot tell apart
+    note = mixed_runs_note({"a": "r1", "b": NOW, "c": None, "d": "r1"})
+    assert note.startswith("note: these stage times come from 3 separate timing runs (b now; a, d earlier (cached); "
+                           "c earlier (cached))")
+    assert "sc2sim profile --pipelines 'a,b,c,d' --no-cache" in note and "\n" not in note

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import uuid
 
 import pandas as pd
 
@@ -13,7 +14,8 @@ from sc2sim.profiling.architecture import apply_published
 from sc2sim.profiling.fast_state import gate_note
 from sc2sim.profiling.measure import COUNT_COLUMNS, measure_pipelines
 from sc2sim.profiling.table import base_meta, cache_dir, cache_key, read_profile
-from sc2sim.profiling.timing import MIN_ROUNDS, Protocol, busy_note, drift_note, host_load, pinned_threads
+from sc2sim.profiling.timing import (MIN_ROUNDS, NOW, Protocol, busy_note, drift_note, host_load, mixed_runs_note,
+                                     pinned_threads)
 from sc2sim.tables import write_table
 from sc2sim.ui import progress_bar
 
@@ -56,13 +58,14 @@ def ensure_profile(pipelines: list[str], samples: int | None, dataset: str = "fa
     load_before = load_after = None
     if todo:
         protocol = Protocol(threads=threads, rounds=repeats, max_rounds=max(repeats, Protocol.max_rounds))
+        run = uuid.uuid4().hex[:12]  # the pipelines timed together share it (mixed_runs_note)
         load_before = host_load()
         with pinned_threads(threads), progress_bar("profile", (n + k) * len(todo), progress) as bar:
             bar.update(0, info=", ".join(p.name for p, _ in todo))
             dfs = measure_pipelines([p for p, _ in todo], data, timed=k, protocol=protocol,
                                     on_sample=lambda m: bar.update(0, advance=m), idle_gap_ms=idle_gap_ms)
         for (pipe, path), df in zip(todo, dfs):
-            timing[pipe.name] = dict(df.attrs.pop("timing"), load_before=load_before, load_after=host_load())
+            timing[pipe.name] = dict(df.attrs.pop("timing"), load_before=load_before, load_after=host_load(), run=run)
             write_table(df, path, base_meta(dataset, repeats, threads) | {"timed_samples": k, "idle_gap_ms": idle_gap_ms,
                                                                            "timing": timing[pipe.name]})
             frames.append(df)
@@ -71,6 +74,10 @@ def ensure_profile(pipelines: list[str], samples: int | None, dataset: str = "fa
         for note in (busy_note(load_before, load_after), gate_note(info.get("gate", {})), drift_note(info.get("probe_ms", []))):
             if note:
                 print(f"sc2sim: {note}", file=sys.stderr)
+    runs = {p.name: timing.get(p.name, {}).get("run") if timing.get(p.name, {}).get("cached") else NOW for p in pipes}
+    note = mixed_runs_note(runs) if k else None  # nothing timed, nothing to compare
+    if note:
+        print(f"sc2sim: {note}", file=sys.stderr)
     order = {p.name: i for i, p in enumerate(pipes)}
     table = pd.concat(frames, ignore_index=True)
     table = table.sort_values(["pipeline", "sample"], key=lambda c: c.map(order) if c.name == "pipeline" else c, kind="stable")

@@ -1,0 +1,114 @@
+"""Where two profiles' disagreement comes from: the timing protocol or the host -> benchmarks/profile_noise.json.
+
+Run: ``.venv/bin/python benchmarks/bench_profile_noise.py [--processes 2] [--out benchmarks/profile_noise.json]``
+(about 2-3 minutes per process on 2 shared cores).
+
+Each of ``--processes`` fresh processes, one after the other, loads the default scenario's pipelines
+**twice** (copy A, then the model cache is cleared and copy B is loaded: other tensors, other memory)
+and times all of them in one run of the real protocol (:func:`sc2sim.profiling.measure.timing_rounds`,
+default :class:`~sc2sim.profiling.timing.Protocol`, the scenario's ``timing_samples``), with each
+pipeline's two copies next to each other in every round. Then:
+
+- **A vs B in one process**: two independent loads measured at the same moments. Their difference
+  is the protocol's own noise (estimator, samples, memory placement) at a fixed speed of the host.
+- **process 1 vs process 2**, copy by copy: the reproducibility of ``bench_compute_model.py`` part 4
+  (two cold profiles back to back), which adds whatever the host's speed did between them.
+
+Where the first is small and the second large, no estimator inside a profile can close the gap: the
+host ran at another speed for the whole of one profile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+STAGES = ("mobile_ms", "edge_ms")
+
+
+def child(out: Path) -> None:
+    """One process: both copies timed together; writes their stage medians (ms) and what the protocol did."""
+    from sc2sim.data import load_dataset
+    from sc2sim.models import bundle
+    from sc2sim.pipelines import build_pipeline
+    from sc2sim.profiling.measure import timing_rounds
+    from sc2sim.profiling.timing import Protocol, host_load, pinned_threads
+
+    doc = yaml.safe_load((ROOT / "scenarios" / "default.yaml").read_text())
+    names, k = doc["pipelines"], int(doc["timing_samples"])
+    first = [build_pipeline(n) for n in names]
+    bundle._load_cached.cache_clear()  # copy B gets its own weights in its own memory
+    second = [build_pipeline(n) for n in names]
+    pipes = [p for pair in zip(first, second) for p in pair]
+    images = load_dataset("fashion-mnist", "test").images[:k]
+    load = host_load()
+    with pinned_threads(1):
+        timed, info = timing_rounds(pipes, images, Protocol())
+    medians = [[float(np.median(t[:, 0] + t[:, 1])), float(np.median(t[:, 2] + t[:, 3]))] for t, _, _ in timed]
+    doc = {"pipelines": names, "copy_a": medians[0::2], "copy_b": medians[1::2], "load_before": load,
+           "load_after": host_load(), "rounds": info["rounds"], "probe_ms": info["probe_ms"], "samples": k}
+    out.write_text(json.dumps(doc))
+
+
+def diffs(a: list[list[float]], b: list[list[float]]) -> np.ndarray:
+    """|b - a| / min(a, b) per stage, flattened."""
+    x, y = np.asarray(a), np.asarray(b)
+    return (np.abs(y - x) / np.minimum(x, y)).ravel()
+
+
+def summary(d: np.ndarray) -> dict:
+    """Within-5 % count, median and largest difference."""
+    return {"within_5pct": int((d <= 0.05).sum()), "stages": int(d.size), "median": round(float(np.median(d)), 4),
+            "max": round(float(d.max()), 4)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--processes", type=int, default=2, help="fresh processes, one after the other (default 2)")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "profile_noise.json")
+    ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(args.child)
+        return 0
+    runs = []
+    for i in range(args.processes):
+        tmp = args.out.with_suffix(f".part{i}.json")
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, __file__, "--child", str(tmp)], check=True)
+        runs.append(json.loads(tmp.read_text()) | {"wall_s": round(time.perf_counter() - t0, 1)})
+        tmp.unlink()
+        print(f"process {i + 1}: {runs[-1]['wall_s']} s, {runs[-1]['rounds']} rounds", file=sys.stderr)
+    within = [summary(diffs(r["copy_a"], r["copy_b"])) for r in runs]
+    across = [{"pair": [i + 1, j + 1], "copy": c, **summary(diffs(runs[i][f"copy_{c}"], runs[j][f"copy_{c}"]))}
+              for i in range(len(runs)) for j in range(i + 1, len(runs)) for c in "ab"]
+    doc = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+           "threads": 1, "processes": len(runs),
+           "within_process": within, "across_processes": across, "runs": runs}
+    tmp = args.out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc, indent=1))
+    tmp.replace(args.out)
+    for i, w in enumerate(within, 1):
+        print(f"process {i}, copy A vs copy B: {w['within_5pct']}/{w['stages']} within 5 %, median {100 * w['median']:.1f} %, "
+              f"largest {100 * w['max']:.1f} %")
+    for a in across:
+        print(f"process {a['pair'][0]} vs {a['pair'][1]}, copy {a['copy'].upper()}: {a['within_5pct']}/{a['stages']} within 5 %, "
+              f"median {100 * a['median']:.1f} %, largest {100 * a['max']:.1f} %")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
