@@ -19,7 +19,10 @@ ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML (see scenarios/
 ProfileOpt = Annotated[Optional[Path], typer.Option("--profile", help="Use this profile table (Parquet) instead of profiling.")]
 EngineOpt = Annotated[str, typer.Option("--engine", help="auto | simpy | exact (auto: exact where no requests interact).")]
 Repeats = Annotated[int, typer.Option(min=1, help="Timing rounds per sample when profiling, at least (the per-sample minimum is kept; "
-                                                  "more rounds follow until the stage medians settle, up to 6). With "
+                                                  "more rounds follow until the stage medians settle, up to 6 or this many). 12 "
+                                                  "rounds took twice as long and narrowed the median gap between profiles "
+                                                  "taken a minute apart from 12 % to 8 % on a shared 2-core host "
+                                                  "(BENCHMARKS.md section 9). With "
                                                   "SC2SIM_TIMING_GATE_S=S > 0, a run counts only when probes around it find the host "
                                                   "in its fast state, waiting for it at most S seconds.")]
 Threads = Annotated[int, typer.Option(min=1, max=4096, help="torch threads when profiling.")]
