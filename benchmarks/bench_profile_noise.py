@@ -16,6 +16,11 @@ pipeline's two copies next to each other in every round. Then:
 
 Where the first is small and the second large, no estimator inside a profile can close the gap: the
 host ran at another speed for the whole of one profile.
+
+**Does it change the answer?** (``--winners``, another 2 x 1 minute) Two more fresh processes each run
+the default scenario from a cold profile cache (``sc2sim.run``, as ``make run`` does) and the winner of
+every sweep point by the scenario's rule is compared between them, with its latency at the rule's
+statistic.
 """
 
 from __future__ import annotations
@@ -63,6 +68,31 @@ def child(out: Path) -> None:
     out.write_text(json.dumps(doc))
 
 
+def winners_child(out: Path) -> None:
+    """One process: the default scenario from an empty profile cache; writes each point's winner and its latency (ms)."""
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["SC2SIM_CACHE"] = cache
+        from sc2sim.api import run
+
+        best = run(ROOT / "scenarios" / "default.yaml", progress=False).best()
+    out.write_text(json.dumps({"points": best["point"].tolist(), "best": best["best"].tolist(),
+                               "latency_ms": best["latency_ms"].round(3).tolist()}))
+
+
+def compare_winners(a: dict, b: dict) -> dict:
+    """Points whose winner differs between two runs, and the winners' latency differences where it does not."""
+    same = [i for i, (x, y) in enumerate(zip(a["best"], b["best"])) if x == y]
+    lat = np.array([abs(b["latency_ms"][i] / a["latency_ms"][i] - 1) for i in same])
+    return {"points": len(a["best"]), "same_winner": len(same),
+            "changed": [{"point": a["points"][i], "first": a["best"][i], "second": b["best"][i]}
+                        for i in range(len(a["best"])) if i not in same],
+            "winner_latency_diff_median": round(float(np.median(lat)), 4) if lat.size else None,
+            "winner_latency_diff_max": round(float(lat.max()), 4) if lat.size else None}
+
+
 def diffs(a: list[list[float]], b: list[list[float]]) -> np.ndarray:
     """|b - a| / min(a, b) per stage, flattened."""
     x, y = np.asarray(a), np.asarray(b)
@@ -79,25 +109,24 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--processes", type=int, default=2, help="fresh processes, one after the other (default 2)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "profile_noise.json")
+    ap.add_argument("--winners", action="store_true", help="also run the default scenario twice from cold caches "
+                                                               "and compare each point's winner")
     ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--winners-child", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.child:
-        child(args.child)
+    if args.child or args.winners_child:
+        child(args.child) if args.child else winners_child(args.winners_child)
         return 0
-    runs = []
-    for i in range(args.processes):
-        tmp = args.out.with_suffix(f".part{i}.json")
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, __file__, "--child", str(tmp)], check=True)
-        runs.append(json.loads(tmp.read_text()) | {"wall_s": round(time.perf_counter() - t0, 1)})
-        tmp.unlink()
-        print(f"process {i + 1}: {runs[-1]['wall_s']} s, {runs[-1]['rounds']} rounds", file=sys.stderr)
+    runs = [_in_process("--child", args.out, i) for i in range(args.processes)]
+    winners = [_in_process("--winners-child", args.out, i) for i in range(2)] if args.winners else []
     within = [summary(diffs(r["copy_a"], r["copy_b"])) for r in runs]
     across = [{"pair": [i + 1, j + 1], "copy": c, **summary(diffs(runs[i][f"copy_{c}"], runs[j][f"copy_{c}"]))}
               for i in range(len(runs)) for j in range(i + 1, len(runs)) for c in "ab"]
     doc = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
            "threads": 1, "processes": len(runs),
            "within_process": within, "across_processes": across, "runs": runs}
+    if winners:
+        doc["winners"] = compare_winners(*winners) | {"runs": winners}
     tmp = args.out.with_suffix(".tmp")
     tmp.write_text(json.dumps(doc, indent=1))
     tmp.replace(args.out)
@@ -107,7 +136,23 @@ def main() -> int:
     for a in across:
         print(f"process {a['pair'][0]} vs {a['pair'][1]}, copy {a['copy'].upper()}: {a['within_5pct']}/{a['stages']} within 5 %, "
               f"median {100 * a['median']:.1f} %, largest {100 * a['max']:.1f} %")
+    if winners:
+        w = doc["winners"]
+        print(f"default scenario, two cold profiles: the same winner at {w['same_winner']} of {w['points']} points "
+              f"(its latency {100 * (w['winner_latency_diff_median'] or 0):.1f} % apart at the median, "
+              f"{100 * (w['winner_latency_diff_max'] or 0):.1f} % at most); changed: {w['changed'] or 'none'}")
     return 0
+
+
+def _in_process(flag: str, out: Path, i: int) -> dict:
+    """Run this script with ``flag`` in a fresh process; its JSON output, with the wall time."""
+    tmp = out.with_suffix(f".part{i}.json")
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, __file__, flag, str(tmp)], check=True)
+    doc = json.loads(tmp.read_text()) | {"wall_s": round(time.perf_counter() - t0, 1)}
+    tmp.unlink()
+    print(f"{flag[2:]} process {i + 1}: {doc['wall_s']} s", file=sys.stderr)
+    return doc
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """The timing protocol: how sc2sim times a piece of code on a shared machine, reproducibly.
 
 How far that holds was measured (``benchmarks/bench_profile_noise.py``, BENCHMARKS.md section 9): two
-copies of the default pipelines timed in one run agree to a median of 1.5-2.9 % per stage; profiles a
-minute apart, in separate processes, differ by 4.4-14.4 %, because this shared host's own speed moves
-between them (by 2-30 %, differently per stage). Compare pipelines profiled in one run.
+copies of the default pipelines timed in one run agree to a median of 1.5-5.3 % per stage; profiles a
+minute apart differ by 4-23 %, because this shared host's own speed moves between them, differently
+by kind of work (up to 2x on the image codecs). Compare pipelines profiled in one run.
 
 1. **Threads pinned.** torch's intra- and inter-op thread counts are set for the measurement and
    restored after (:func:`pinned_threads`).
@@ -237,9 +237,8 @@ def mixed_runs_note(runs: dict[str, str | None]) -> str | None:
 
     ``runs`` maps each pipeline to the id of the timing run its stage times come from (:data:`NOW` for
     this call's, None for cache entries written before runs had ids: one earlier run, as far as can
-    be told). Two copies of a pipeline timed in one run agree to a few per cent, profiles a minute
-    apart on a shared host differ by 5-15 % per stage (module docstring), so times from separate runs
-    are not comparable to that precision."""
+    be told). Two copies of a pipeline timed in one run agree more closely than profiles a minute
+    apart on a shared host (module docstring), so times from separate runs are compared with care."""
     groups: dict[str | None, list[str]] = {}
     for name, run in runs.items():
         groups.setdefault(run, []).append(name)
@@ -249,7 +248,7 @@ def mixed_runs_note(runs: dict[str, str | None]) -> str | None:
     parts = ([f"{', '.join(now)} now"] if now else []) + [f"{', '.join(g)} earlier (cached)" for g in groups.values()]
     names = ",".join(runs)
     return (f"note: these stage times come from {len(parts)} separate timing runs ({'; '.join(parts)}); on a shared "
-            "host, profiles taken minutes apart can differ by 5-15 % per stage where pipelines timed together agree "
-            f"to a few per cent: to compare them closely, time them together with `sc2sim profile --pipelines "
+            "host, profiles taken minutes apart differed by 4-23 % per stage (median) where pipelines timed together "
+            f"agreed to 1.5-5 %: to compare them closely, time them together with `sc2sim profile --pipelines "
             f"'{names}' --no-cache`")
 
