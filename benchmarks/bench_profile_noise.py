@@ -1,6 +1,6 @@
 """Where two profiles' disagreement comes from: the timing protocol or the host -> benchmarks/profile_noise.json.
 
-Run: ``.venv/bin/python benchmarks/bench_profile_noise.py [--processes 2] [--out benchmarks/profile_noise.json]``
+Run: ``.venv/bin/python benchmarks/bench_profile_noise.py [--processes 2] [--winners N] [--out benchmarks/profile_noise.json]``
 (about 2-3 minutes per process on 2 shared cores).
 
 Each of ``--processes`` fresh processes, one after the other, loads the default scenario's pipelines
@@ -17,10 +17,12 @@ pipeline's two copies next to each other in every round. Then:
 Where the first is small and the second large, no estimator inside a profile can close the gap: the
 host ran at another speed for the whole of one profile.
 
-**Does it change the answer?** (``--winners``, another 2 x 1 minute) Two more fresh processes each run
+**Does it change the answer?** (``--winners N``, another N x 1 minute) N more fresh processes each run
 the default scenario from a cold profile cache (``sc2sim.run``, as ``make run`` does) and the winner of
 every sweep point is compared between them, with its latency at the rule's statistic, by the
-scenario's rule and by a latency-first one (the fastest pipeline at p95).
+scenario's rule and by a latency-first one (the fastest pipeline at p95); and the close-call check
+(``sc2sim run --close-margin``) is run on each profile at several margins, to see whether it marks
+the points whose winner changed.
 """
 
 from __future__ import annotations
@@ -68,19 +70,28 @@ def child(out: Path) -> None:
     out.write_text(json.dumps(doc))
 
 
+MARGINS = (0.1, 0.2, 0.3, 0.4, 0.5)
+"""Margins of the close-call check (``sc2sim run --close-margin``) recorded for every cold profile."""
+
+
 def winners_child(out: Path) -> None:
-    """One process: the default scenario from an empty profile cache; writes each point's winner and its latency (ms)."""
+    """One process: the default scenario from an empty profile cache; writes each point's winner and its
+    latency (ms) by two rules, and the points the close-call check marks at each of :data:`MARGINS`."""
     import os
     import tempfile
 
     with tempfile.TemporaryDirectory() as cache:
         os.environ["SC2SIM_CACHE"] = cache
-        from sc2sim.api import run
-
+        from sc2sim.api import run, scenario_profile
         from sc2sim.runs.decision import Objective
+        from sc2sim.scenario import load_scenario
 
-        res = run(ROOT / "scenarios" / "default.yaml", progress=False)
-    doc = {}
+        sc = load_scenario(ROOT / "scenarios" / "default.yaml")
+        table, _ = scenario_profile(sc, None, progress=False)
+        res = run(sc, profile=table)
+        close = {str(m): sorted(b.loc[b["close"], "point"]) for m in MARGINS
+                 for b in [run(sc, profile=table, close_margin=m).best()]}
+    doc = {"close": close}
     for name, objective in (("scenario", None), ("latency_first", Objective(kind="latency", latency="p95"))):
         best = res.best(objective)
         doc[name] = {"points": best["point"].tolist(), "best": best["best"].tolist(),
@@ -116,8 +127,9 @@ def main() -> int:
     ap.add_argument("--processes", type=int, default=2, help="fresh processes, one after the other (default 2; 0 with "
                                                              "--winners: part 2 only, part 1 kept from --out)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "profile_noise.json")
-    ap.add_argument("--winners", action="store_true", help="also run the default scenario twice from cold caches "
-                                                               "and compare each point's winner")
+    ap.add_argument("--winners", type=int, default=0, metavar="N", help="also run the default scenario N >= 2 times "
+                                                                          "from cold caches and compare each point's winner "
+                                                                          "and close calls (default 0: skip)")
     ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--winners-child", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -126,12 +138,12 @@ def main() -> int:
         return 0
     if args.processes == 0:  # part 2 only: part 1 stays as the file has it
         old = json.loads(args.out.read_text())
-        old["winners"] = _winners([_in_process("--winners-child", args.out, i) for i in range(2)])
+        old["winners"] = _winners([_in_process("--winners-child", args.out, i) for i in range(max(2, args.winners))])
         _write(old, args.out)
         _print_winners(old["winners"])
         return 0
     runs = [_in_process("--child", args.out, i) for i in range(args.processes)]
-    winners = [_in_process("--winners-child", args.out, i) for i in range(2)] if args.winners else []
+    winners = [_in_process("--winners-child", args.out, i) for i in range(max(2, args.winners))] if args.winners else []
     within = [summary(diffs(r["copy_a"], r["copy_b"])) for r in runs]
     across = [{"pair": [i + 1, j + 1], "copy": c, **summary(diffs(runs[i][f"copy_{c}"], runs[j][f"copy_{c}"]))}
               for i in range(len(runs)) for j in range(i + 1, len(runs)) for c in "ab"]
@@ -153,16 +165,33 @@ def main() -> int:
 
 
 def _winners(runs: list[dict]) -> dict:
-    """Part 2's comparison per objective, with both runs' winners."""
-    return {name: compare_winners(runs[0][name], runs[1][name]) for name in runs[0] if name != "wall_s"} | {"runs": runs}
+    """Part 2: per objective, the first two runs compared and the points whose winner differs between
+    any two runs; per close-call margin, the points marked in each run and how many runs marked each
+    point that changed."""
+    doc: dict = {"runs": runs}
+    for name in ("scenario", "latency_first"):
+        c = compare_winners(runs[0][name], runs[1][name])
+        c["changed_in_any_pair"] = sorted({p for i, a in enumerate(runs) for b in runs[i + 1:]
+                                           for p, x, y in zip(a[name]["points"], a[name]["best"], b[name]["best"]) if x != y})
+        doc[name] = c
+    changed = doc["scenario"]["changed_in_any_pair"]
+    doc["close_calls"] = {m: {"marked_per_run": [len(r["close"][m]) for r in runs],
+                              "points_ever_marked": sorted({p for r in runs for p in r["close"][m]}),
+                              "changed_points_marked_in_runs": {p: sum(p in r["close"][m] for r in runs) for p in changed}}
+                          for m in runs[0]["close"]}
+    return doc
 
 
 def _print_winners(w: dict) -> None:
-    for name, c in w.items():
-        if name != "runs":
-            print(f"default scenario, two cold profiles, {name} objective: the same winner at {c['same_winner']} of "
-                  f"{c['points']} points (its latency {100 * (c['winner_latency_diff_median'] or 0):.1f} % apart at the "
-                  f"median, {100 * (c['winner_latency_diff_max'] or 0):.1f} % at most); changed: {c['changed'] or 'none'}")
+    for name in ("scenario", "latency_first"):
+        c = w[name]
+        print(f"default scenario, first two cold profiles, {name} objective: the same winner at {c['same_winner']} of "
+              f"{c['points']} points (its latency {100 * (c['winner_latency_diff_median'] or 0):.1f} % apart at the "
+              f"median, {100 * (c['winner_latency_diff_max'] or 0):.1f} % at most); changed between any two of the "
+              f"{len(w['runs'])} runs: {c['changed_in_any_pair'] or 'none'}")
+    for m, c in w["close_calls"].items():
+        print(f"close calls at margin {m}: marked per run {c['marked_per_run']}, points {c['points_ever_marked'] or 'none'}; "
+              f"changed points marked in {c['changed_points_marked_in_runs'] or '-'} of {len(w['runs'])} runs")
 
 
 def _write(doc: dict, out: Path) -> None:

@@ -111,12 +111,16 @@ def run(scenario: Scenario | str | Path, *, profile: str | Path | pd.DataFrame |
         samples: int | None = None, timing_samples: int | None = None, engine: str = "auto",
         repeats: int = MIN_ROUNDS, threads: int = 1, data_dir: str | None = None, progress: bool = False,
         on_step: Callable[[str], None] | None = None, scenario_file: str | None = None,
-        profile_source: str | None = None) -> Results:
+        profile_source: str | None = None, close_margin: float = 0.0) -> Results:
     """Simulate every sweep point x pipeline of ``scenario`` (a Scenario or a YAML path).
 
     ``samples``/``timing_samples`` override the scenario's profiled and timed test samples; ``profile``
     gives a profile table (or its Parquet file) instead of the profile cache. ``on_step(info)`` is
-    called after each (point, pipeline); ``profile_source`` names a given table in messages.
+    called after each (point, pipeline); ``profile_source`` names a given table in messages. With
+    ``close_margin`` > 0 (a fraction), two more simulations with every stage time that much longer and
+    shorter mark each point whose winner would not survive it: the summary's ``close_call`` column
+    (:func:`sc2sim.runs.decision.close_calls`; :data:`sc2sim.runs.decision.CLOSE_MARGIN` is the
+    margin checked against cold profiles).
     """
     from sc2sim.cards import published_meta, with_published
     from sc2sim.sim import check_engine, simulate_scenario
@@ -135,7 +139,26 @@ def run(scenario: Scenario | str | Path, *, profile: str | Path | pd.DataFrame |
     source = profile_source or source
     points = expand(sc)
     result = simulate_scenario(sc, table, engine=engine, profile_source=source, on_step=on_step)
-    summary = with_published(result.summary, published_meta(table.attrs.get("sc2sim", {})))
+    published = published_meta(table.attrs.get("sc2sim", {}))
+    summary = with_published(result.summary, published)
     meta = run_meta(sc, points, scenario_file=scenario_file or getattr(sc, "_source", "<scenario>"), engine=engine,
                     profile_source=source, profile_meta=table.attrs.get("sc2sim", {}))
+    if close_margin:
+        summary = _mark_close_calls(sc, table, summary, engine, source, published, close_margin)
+        meta["close_margin"] = float(close_margin)
     return Results(sc, points, result.records, summary, meta, result.info)
+
+
+def _mark_close_calls(sc: Scenario, table: pd.DataFrame, summary: pd.DataFrame, engine: str, source: str,
+                      published: dict, margin: float) -> pd.DataFrame:
+    """``summary`` with the ``close_call`` column of :func:`sc2sim.runs.decision.close_calls` at ``margin``."""
+    from sc2sim.cards import with_published
+    from sc2sim.runs.decision import close_calls
+    from sc2sim.sim import simulate_scenario
+
+    if not 0 < margin < 1:
+        raise ValueError(f"close margin {margin!r} — allowed: a fraction in (0, 1)")
+    up, down = (with_published(simulate_scenario(sc, table, engine=engine, keep_records=False, profile_source=source,
+                                                 stage_scale=1 + sign * margin).summary, published) for sign in (1, -1))
+    flags = close_calls(summary, up, down, sc.objective.to_objective())
+    return summary.assign(close_call=summary["point"].map(flags).fillna(False).astype(bool))

@@ -160,3 +160,24 @@ def test_run_without_profile_asks_ensure_profile(tmp_path, monkeypatch):
     assert cli("run", "--no-report", str(sc), "--out", str(tmp_path / "o2"), "--repeats", "2", "--no-progress", "--quiet",
                "--timing-samples", "20") == 0
     assert len(calls) == 1
+
+
+def test_close_margin_marks_the_winners_a_margin_would_change(tmp_path, profile, capsys):
+    """--close-margin: a close_call column in summary.csv (the same on every row of a point), a * in the
+    printed best table with the margin in its caption, the count in the report; without it, none of that."""
+    scen = small_scenario(tmp_path, mobile=["rpi4", "esp32"], network={"uplink": {"bandwidth_mbps": [0.05, 0.1, 2, 20]}})
+    out = tmp_path / "close"
+    assert cli("run", str(scen), "--out", str(out), "--profile", str(profile), "--no-progress", "--close-margin", "0.6") == 0
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary["close_call"].dtype == bool and summary.groupby("point")["close_call"].nunique().eq(1).all()
+    doc = json.loads((out / "summary.json").read_text())
+    assert doc["meta"]["close_margin"] == 0.6
+    printed = capsys.readouterr().out
+    marked = int(summary.groupby("point")["close_call"].first().sum())
+    assert f"every stage time 60 % against the winner ({marked} of 8 points)" in " ".join(printed.split())
+    rows = [line for line in printed.splitlines() if "mobile=" in line]
+    assert len(rows) == 8 and sum(" *" in line for line in rows) == marked > 0  # a * on each close call's row
+    assert (out / "report.html").read_text().count("Close call: with every stage time 60 %") == marked
+    plain = tmp_path / "plain"
+    assert cli("run", "--no-report", str(scen), "--out", str(plain), "--profile", str(profile), "--no-progress") == 0
+    assert "close_call" not in pd.read_csv(plain / "summary.csv") and "against the winner" not in capsys.readouterr().out

@@ -68,12 +68,17 @@ def best_table(summary: Any, meta: dict[str, Any], title: str) -> Any:
     obj = run_objective(meta)
     best = best_per_point(summary, obj)
     caption = f"{rule_text(obj, summary)}. acc %: the accuracy the rule ranks by (the whole test set's where profiled)"
+    margin = meta.get("close_margin")
+    if margin and "close" in best:
+        caption += (f". *: a close call, another pipeline wins with every stage time {100 * margin:.0f} % against the "
+                    f"winner ({int(best['close'].sum())} of {len(best)} points)")
     t = Table(title=title, caption=caption, show_lines=False)
     for head in ("point", "best pipeline", "acc %", f"{obj.latency} ms", "deadline %", "bytes", "energy mJ", "runner-up"):
         t.add_column(head, justify="left" if head in ("point", "best pipeline", "runner-up") else "right", no_wrap=True)
     for r in best.to_dict("records"):
         hit = r["deadline_hit_rate"]
-        t.add_row(str(r["point"]), r["best"] + ("" if r["qualifies"] else " (none meets the rule)"),
+        star = " *" if margin and r.get("close") is True else ""
+        t.add_row(str(r["point"]), r["best"] + star + ("" if r["qualifies"] else " (none meets the rule)"),
                   f"{100 * r['accuracy']:.1f}", f"{r['latency_ms']:.1f}", "-" if hit != hit else f"{100 * hit:.1f}",
                   f"{r['mean_bytes']:.0f}", f"{1000 * r['mean_energy_j']:.1f}", r["runner_up"] or "-")
     return t

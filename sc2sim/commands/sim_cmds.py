@@ -15,6 +15,7 @@ from sc2sim.api import scenario_profile
 from sc2sim.atomic import check_output_dir
 from sc2sim.commands.common import finish_run, parse_samples, progress_bar, warn_threads
 from sc2sim.commands.options import MIN_ROUNDS, DataDir, EngineOpt, ProfileOpt, ProgressOpt, QuietOpt, Repeats, ReportOpt, ScenarioArg, Threads, out_folder
+from sc2sim.runs.decision import CLOSE_MARGIN
 from sc2sim.sim import check_engine
 
 
@@ -31,6 +32,11 @@ def run(
     samples: Optional[str] = typer.Option(None, "--samples", help="Override the scenario's profiled test samples: N or 'all' (the whole test set)."),
     timing_samples: Optional[str] = typer.Option(None, "--timing-samples", help="Override the scenario's timed samples (batch-1 stage times): N or 'all'."),
     report: ReportOpt = True,
+    close_margin: float = typer.Option(0.0, "--close-margin", min=0.0, max=0.95,
+                                       help=f"Mark close calls: points whose winner loses when every stage time moves "
+                                            f"this fraction against it (two more simulations; default 0: off). "
+                                            f"{CLOSE_MARGIN:g} is the margin checked against cold profiles: stage times "
+                                            f"carry host drift and model error of that order (BENCHMARKS.md section 9)."),
 ) -> None:
     """Simulate every sweep point x pipeline of a scenario and write the request records and summary.
 
@@ -57,7 +63,7 @@ def run(
     with progress_bar("simulate", err, progress) as bar:
         task = bar.add_task("", total=len(points) * len(sc.pipelines))
         res = run_scenario(sc, profile=table, profile_source=source, engine=engine, scenario_file=str(scenario),
-                           on_step=lambda info: bar.update(task, advance=1, description=info))
+                           on_step=lambda info: bar.update(task, advance=1, description=info), close_margin=close_margin)
     result, info = RunResult(res.requests, res.summary, res.info), res.info
     finish_run(out, result, res.meta, title=f"{sc.name}: {len(points)} point(s) x {len(sc.pipelines)} pipeline(s)",
                done_line=f"{info['requests']} requests simulated in {info['wall_s']:.2f} s "

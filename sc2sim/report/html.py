@@ -191,16 +191,21 @@ def verdicts_html(verdicts: list[Verdict]) -> str:
             "latency-vs-bandwidth figure):</p><ul>" + "".join(f"<li>{esc(v.text)}</li>" for v in verdicts) + "</ul>")
 
 
-def point_winners_html(best: pd.DataFrame, stat: str, open_: bool) -> str:
-    """The best pipeline at every sweep point, in words (a collapsible list)."""
+def point_winners_html(best: pd.DataFrame, stat: str, open_: bool, margin: float | None = None) -> str:
+    """The best pipeline at every sweep point, in words (a collapsible list); with the close-call check
+    run at ``margin`` (:func:`sc2sim.runs.decision.close_calls`), the points whose winner would not survive it."""
     items = []
     for r in best.to_dict("records"):
         miss = "" if r["qualifies"] else " <span class=bad>(no pipeline satisfies the rule here: the fastest)</span>"
         runner = f"; runner-up <code>{esc(r['runner_up'])}</code>" if r["runner_up"] else ""
+        close = (f" <span class=bad>Close call: with every stage time {100 * margin:.0f} % against it, another pipeline "
+                 "wins.</span>" if margin and r.get("close") is True else "")
         items.append(f"<li><b>{esc(r['point'])}</b>: <code>{esc(r['best'])}</code> ({esc(r['strategy'])}), "
-                     f"{_pct(r)} accuracy, {stat} {r['latency_ms']:.2f} ms{miss}{runner}.</li>")
-    return (f"<details{' open' if open_ else ''}><summary>Best pipeline at each of the {len(best)} sweep points"
-            f"</summary><ul>{''.join(items)}</ul></details>")
+                     f"{_pct(r)} accuracy, {stat} {r['latency_ms']:.2f} ms{miss}{runner}.{close}</li>")
+    n_close = int(best["close"].sum()) if margin and "close" in best else None
+    checked = ("" if n_close is None else f"; {n_close} close call(s) at a {100 * margin:.0f} % margin on stage times")
+    return (f"<details{' open' if open_ or n_close else ''}><summary>Best pipeline at each of the {len(best)} sweep "
+            f"points{checked}</summary><ul>{''.join(items)}</ul></details>")
 
 
 def figure_html(fig: Figure, files: str = "figures/") -> str:
@@ -227,7 +232,7 @@ def winners_html(run: RunData, w: Winners, has_figure: bool) -> str:
              + f". A cell names the best pipeline by the rule, its accuracy and its {stat} latency; hatched cells "
              f"marked <span class=bad>x</span>: no pipeline satisfies the rule there (the fastest is shown).{fig}</p>")
     return (intro + map_tables_html(w.maps, tints, stat, energy=w.objective.kind == "energy") + verdicts_html(w.verdicts)
-            + point_winners_html(w.best, stat, open_=not numeric))
+            + point_winners_html(w.best, stat, open_=not numeric, margin=run.meta.get("close_margin")))
 
 
 def page(run: RunData, figures: list[Figure], metric: str, w: Winners) -> str:

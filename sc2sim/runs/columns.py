@@ -10,7 +10,9 @@ Summary rows (one per sweep point x pipeline): accuracy of the simulated request
 profiled test set (``test_accuracy``, NaN for the adaptive policy), latency statistics (ms), throughput (req/s),
 deadline-hit rate, mean payload and wire bytes, mean device energy (J), then the point's parameters
 (:data:`POINT_COLUMNS`, swept or not) and which cost-model term dominates the device and edge stages
-(:data:`TERM_COLUMNS`; simulated runs only).
+(:data:`TERM_COLUMNS`; simulated runs only), and, where the run checked it (``sc2sim run
+--close-margin``), ``close_call``: whether the point's winner loses with every stage time that
+margin against it (:func:`sc2sim.runs.decision.close_calls`; the same on each row of a point).
 """
 
 from __future__ import annotations

@@ -23,6 +23,14 @@ A scenario may choose another objective (``objective:`` in the YAML, see
 For both, when no pipeline satisfies the constraints, the pick falls back to the default rule's
 fallback (lowest latency) and is marked as not meeting them. Final ties go to the order in which the
 scenario lists its pipelines.
+
+**Close calls.** Stage times are measured on a shared host and mapped onto other devices by a model,
+so a few per cent to tens of per cent of uncertainty comes with them (BENCHMARKS.md section 9).
+:func:`close_calls` asks, per point, whether the winner survives the worst case of a ``margin``: its
+own stage times ``1 + margin`` times as long and every other pipeline's ``1 - margin`` times, from two
+extra simulations with every stage time scaled (queueing included), so latency, deadline hits and
+energy all move as they would. A summary that carries the answer has a ``close_call`` column (the
+point's value on each of its rows), and :func:`best_per_point` passes it on as ``close``.
 """
 
 from __future__ import annotations
@@ -38,6 +46,15 @@ from sc2sim.naming import PipelineSpec
 from sc2sim.runs.columns import LATENCY_METRICS, POINT_COLUMNS
 
 EPS_MS = 1e-9
+CLOSE_MARGIN = 0.3
+"""The margin suggested for ``sc2sim run --close-margin`` (module docstring, close calls; the check is
+off by default, since its two simulations add 0.4-1.3 s to the default study's warm run): the winner's stage
+times 1.3 x and the others' 0.7 x, a 1.86 x swing between two pipelines. Stage times measured here
+moved by up to 2 x by kind of work between cold profiles, and the cost model's held-out errors reach
+35-60 % (BENCHMARKS.md section 9). Chosen on 7 cold profiles of the default study, where it marked
+one point (ESP32, 0.1 Mbit/s, WebP offload against the 100-ms deadline) in 6. On 5 more it marked that
+point in all 5. It never marked another, even at 0.5. That point is the one whose winner changed
+between cold runs (``benchmarks/bench_profile_noise.py --winners``)."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +159,39 @@ def _pick_index(lat: np.ndarray, acc: np.ndarray, energy: np.ndarray, o: np.ndar
     return int(idx[np.lexsort((o[idx], lat[idx]))[0]]), False, 0
 
 
+def close_calls(base: pd.DataFrame, up: pd.DataFrame, down: pd.DataFrame,
+                objective: Objective = DEFAULT_OBJECTIVE) -> dict[str, bool]:
+    """Per point of ``base``: True when its winner changes once the winner's rows come from ``up`` (every
+    stage time longer by the margin) and every other pipeline's from ``down`` (shorter by it); the three
+    summaries come from the same scenario in the same order (module docstring)."""
+    keys = ["point", "pipeline"]
+    if not (base[keys].reset_index(drop=True).equals(up[keys].reset_index(drop=True))
+            and base[keys].reset_index(drop=True).equals(down[keys].reset_index(drop=True))):
+        raise ValueError("close_calls: the three summaries must list the same (point, pipeline) rows in the same order")
+    order = {p: k for k, p in enumerate(dict.fromkeys(base["pipeline"]))}
+    o = np.array([order[p] for p in base["pipeline"]], dtype=float)
+    acc = accuracy_of(base)
+    cols = {name: tuple(s[c].to_numpy(dtype=float) for c in (objective.column, "mean_energy_j"))
+            for name, s in (("base", base), ("up", up), ("down", down))}
+    dl = base["deadline_ms"].to_numpy(dtype=float) if "deadline_ms" in base else None
+    codes, points = pd.factorize(base["point"], sort=False)
+    out = {}
+    for k, point in enumerate(points):
+        idx = np.flatnonzero(codes == k)
+        given = dl[idx][~np.isnan(dl[idx])] if dl is not None else np.zeros(0)
+        deadline = float(given[0]) if given.size else None
+        lat, energy = (a[idx] for a in cols["base"])
+        first = _pick_index(lat, energy=energy, acc=acc[idx], o=o[idx], objective=objective, deadline_ms=deadline)
+        if first is None:
+            continue
+        w = first[0]
+        lat2, energy2 = (a[idx].copy() for a in cols["down"])
+        lat2[w], energy2[w] = cols["up"][0][idx][w], cols["up"][1][idx][w]
+        moved = _pick_index(lat2, acc[idx], energy2, o[idx], objective, deadline)
+        out[point] = moved is not None and moved[0] != w
+    return out
+
+
 def _rule_accuracy(row: dict | pd.Series) -> float:
     """:func:`accuracy_of` for one summary row."""
     test = _num(row.get("test_accuracy"))
@@ -199,6 +249,8 @@ def best_per_point(summary: pd.DataFrame, objective: Objective = DEFAULT_OBJECTI
             "runner_up": "" if second is None else recs[rest[second[0]]]["pipeline"],
             "deadline_ms": math.nan if deadline is None else float(deadline),
         })
+        if "close_call" in b:
+            row["close"] = bool(b["close_call"])
         out.append(row)
     return pd.DataFrame(out)
 

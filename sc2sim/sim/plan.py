@@ -267,6 +267,14 @@ class StageCosts:
     edge_fixed_s: float = 0.0
     edge_batch_extra_s: np.ndarray | None = None
 
+    def scaled(self, factor: float) -> "StageCosts":
+        """These costs with every stage time multiplied by ``factor`` (the close-call check of
+        :func:`sc2sim.runs.decision.close_calls` simulates with stage times a margin up and down)."""
+        f = float(factor)
+        return StageCosts(self.mobile_per_sample_s * f, self.mobile_fixed_s * f,
+                          None if self.edge_per_sample_s is None else self.edge_per_sample_s * f, self.edge_fixed_s * f,
+                          None if self.edge_batch_extra_s is None else self.edge_batch_extra_s * f)
+
 
 def stage_costs(rows: PipelineRows, host: DeviceProfile, mobile: DeviceProfile, edge: DeviceProfile,
                 max_batch: int = 1) -> StageCosts:

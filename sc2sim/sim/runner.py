@@ -58,12 +58,14 @@ class PointOutput:
 
 def simulate_point(point: Point, pipelines: list[str], rows: dict[str, Any], host: DeviceProfile, mobile: DeviceProfile,
                    edge: DeviceProfile, cap: Any, engine: str = "auto", policy: Any = None,
-                   on_step: Callable[[str], None] | None = None, cache: dict | None = None) -> PointOutput:
+                   on_step: Callable[[str], None] | None = None, cache: dict | None = None,
+                   stage_scale: float = 1.0) -> PointOutput:
     """Simulate every pipeline of one sweep point (and the adaptive policy when ``policy.kind`` is adaptive).
 
     The one inner loop behind both ``sc2sim run`` (:func:`simulate_scenario`) and ``sc2sim sweep``.
     ``cache`` keeps what does not depend on the network across the points of a run: each (pipeline,
-    mobile, edge)'s stage costs and cost-model terms.
+    mobile, edge)'s stage costs and cost-model terms. ``stage_scale`` multiplies every stage time (the
+    close-call check, :func:`sc2sim.runs.decision.close_calls`).
     """
     cache = {} if cache is None else cache
     adaptive = policy is not None and policy.kind == "adaptive"
@@ -75,7 +77,8 @@ def simulate_point(point: Point, pipelines: list[str], rows: dict[str, Any], hos
         key = (name, mobile.name, edge.name)
         if (key, max_batch) not in cache:
             cache[key, max_batch] = stage_costs(r, host, mobile, edge, max_batch)
-        plan = build_plan(point, r, k, host, mobile, edge, cap, cache[key, max_batch])
+        costs = cache[key, max_batch] if stage_scale == 1.0 else cache[key, max_batch].scaled(stage_scale)
+        plan = build_plan(point, r, k, host, mobile, edge, cap, costs)
         plans.append(plan)
         times, used = run_plan(plan, engine)
         out.engines[used] = out.engines.get(used, 0) + 1
@@ -109,13 +112,14 @@ def simulate_point(point: Point, pipelines: list[str], rows: dict[str, Any], hos
 
 
 def simulate_scenario(sc: Scenario, profile: pd.DataFrame, engine: str = "auto", keep_records: bool = True,
-                      on_step: Callable[[str], None] | None = None, profile_source: str = "profile") -> RunResult:
+                      on_step: Callable[[str], None] | None = None, profile_source: str = "profile",
+                      stage_scale: float = 1.0) -> RunResult:
     """Simulate every point x pipeline of ``sc`` on the given profile table.
 
     ``on_step(info)`` is called after each (point, pipeline) for progress reporting. With
     ``policy: adaptive`` every point also gets pipeline ``adaptive`` (see :mod:`sc2sim.sim.policy`);
     its records add ``chosen`` (the pipeline each request used) and ``bw_estimate_mbps``, its summary
-    row ``chosen_mix``.
+    row ``chosen_mix``. ``stage_scale`` multiplies every modelled stage time (default 1).
     """
     rows = split_profile(profile, sc.pipelines, sc.samples, profile_source)
     host = load_device("host")
@@ -132,7 +136,7 @@ def simulate_scenario(sc: Scenario, profile: pd.DataFrame, engine: str = "auto",
                 devices[name] = load_device(name)
         mobile, edge = devices[point.mobile], devices[point.edge]
         res = simulate_point(point, sc.pipelines, rows, host, mobile, edge, link_capacity(point, caps), engine,
-                             sc.policy, on_step, cache)
+                             sc.policy, on_step, cache, stage_scale)
         for k, v in res.engines.items():
             engines_used[k] = engines_used.get(k, 0) + v
         n_req += res.requests
