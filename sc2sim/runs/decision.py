@@ -159,6 +159,12 @@ def _pick_index(lat: np.ndarray, acc: np.ndarray, energy: np.ndarray, o: np.ndar
     return int(idx[np.lexsort((o[idx], lat[idx]))[0]]), False, 0
 
 
+def _point_deadline(dl: np.ndarray | None, idx: np.ndarray) -> float | None:
+    """The deadline (ms) of one point's rows ``idx`` in a summary's ``deadline_ms`` column ``dl`` (None: no deadline)."""
+    given = dl[idx][~np.isnan(dl[idx])] if dl is not None else np.zeros(0)
+    return float(given[0]) if given.size else None
+
+
 def close_calls(base: pd.DataFrame, up: pd.DataFrame, down: pd.DataFrame,
                 objective: Objective = DEFAULT_OBJECTIVE) -> dict[str, bool]:
     """Per point of ``base``: True when its winner changes once the winner's rows come from ``up`` (every
@@ -178,8 +184,7 @@ def close_calls(base: pd.DataFrame, up: pd.DataFrame, down: pd.DataFrame,
     out = {}
     for k, point in enumerate(points):
         idx = np.flatnonzero(codes == k)
-        given = dl[idx][~np.isnan(dl[idx])] if dl is not None else np.zeros(0)
-        deadline = float(given[0]) if given.size else None
+        deadline = _point_deadline(dl, idx)
         lat, energy = (a[idx] for a in cols["base"])
         first = _pick_index(lat, energy=energy, acc=acc[idx], o=o[idx], objective=objective, deadline_ms=deadline)
         if first is None:
@@ -229,8 +234,7 @@ def best_per_point(summary: pd.DataFrame, objective: Objective = DEFAULT_OBJECTI
     out = []
     for k, point in enumerate(points):
         idx = np.flatnonzero(codes == k)
-        given = dl[idx][~np.isnan(dl[idx])] if dl is not None else np.zeros(0)
-        deadline = float(given[0]) if given.size else None
+        deadline = _point_deadline(dl, idx)
         first = _pick_index(lat[idx], acc[idx], energy[idx], o[idx], objective, deadline)
         if first is None:
             continue
