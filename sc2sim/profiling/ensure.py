@@ -74,7 +74,7 @@ def ensure_profile(pipelines: list[str], samples: int | None, dataset: str = "fa
         for note in (busy_note(load_before, load_after), gate_note(info.get("gate", {})), drift_note(info.get("probe_ms", []))):
             if note:
                 print(f"sc2sim: {note}", file=sys.stderr)
-    runs = {p.name: timing.get(p.name, {}).get("run") if timing.get(p.name, {}).get("cached") else NOW for p in pipes}
+    runs = {name: info.get("run") if info.get("cached") else NOW for name, info in timing.items()}
     note = mixed_runs_note(runs) if k else None  # nothing timed, nothing to compare
     if note:
         print(f"sc2sim: {note}", file=sys.stderr)

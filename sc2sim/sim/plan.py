@@ -271,6 +271,8 @@ class StageCosts:
         """These costs with every stage time multiplied by ``factor`` (the close-call check of
         :func:`sc2sim.runs.decision.close_calls` simulates with stage times a margin up and down)."""
         f = float(factor)
+        if f == 1.0:
+            return self
         return StageCosts(self.mobile_per_sample_s * f, self.mobile_fixed_s * f,
                           None if self.edge_per_sample_s is None else self.edge_per_sample_s * f, self.edge_fixed_s * f,
                           None if self.edge_batch_extra_s is None else self.edge_batch_extra_s * f)

@@ -75,10 +75,9 @@ def simulate_point(point: Point, pipelines: list[str], rows: dict[str, Any], hos
     for k, name in enumerate(pipelines):
         r = rows[name]
         key = (name, mobile.name, edge.name)
-        if (key, max_batch) not in cache:
-            cache[key, max_batch] = stage_costs(r, host, mobile, edge, max_batch)
-        costs = cache[key, max_batch] if stage_scale == 1.0 else cache[key, max_batch].scaled(stage_scale)
-        plan = build_plan(point, r, k, host, mobile, edge, cap, costs)
+        if (key, max_batch, stage_scale) not in cache:  # scaled once per run, not per point
+            cache[key, max_batch, stage_scale] = stage_costs(r, host, mobile, edge, max_batch).scaled(stage_scale)
+        plan = build_plan(point, r, k, host, mobile, edge, cap, cache[key, max_batch, stage_scale])
         plans.append(plan)
         times, used = run_plan(plan, engine)
         out.engines[used] = out.engines.get(used, 0) + 1
